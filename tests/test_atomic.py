@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+from xsweep import atomic
+
+
+def test_write_bytes_replaces_whole_file(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic.write_bytes(target, b"old")
+    atomic.write_bytes(target, b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic.write_bytes(target, b"old")
+    with pytest.raises(RuntimeError), atomic.atomic_open(target) as f:
+        f.write(b"half")
+        raise RuntimeError("killed mid-write")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_temporary_names_are_recognised(tmp_path):
+    tmp = atomic.temporary_path(tmp_path / "r.pkl")
+    assert tmp.parent == tmp_path
+    assert atomic.is_temporary(tmp.name)
+    assert not atomic.is_temporary("r.pkl")

@@ -1,0 +1,70 @@
+"""xsweep: parameter sweeps into labelled xarray datasets.
+
+Everything public is importable from here. Imports are lazy, so that
+``import xsweep`` stays cheap: a ``grow`` process in a job array never pays for
+xarray, pandas or plotting unless it builds a dataset.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "XsweepError": "xsweep.errors",
+    # combos
+    "Grid": "xsweep.combos",
+    # running functions over combos
+    "combo_runner": "xsweep.farming.runner",
+    "combo_runner_to_ds": "xsweep.farming.runner",
+    "case_runner": "xsweep.farming.runner",
+    "case_runner_to_ds": "xsweep.farming.runner",
+    # farming objects
+    "Runner": "xsweep.farming.runner",
+    "label": "xsweep.farming.runner",
+    "Harvester": "xsweep.farming.harvester",
+    "Sampler": "xsweep.farming.sampler",
+    # persisted sweeps
+    "Crop": "xsweep.crop.crop",
+    "grow": "xsweep.crop.crop",
+    "load_crops": "xsweep.crop.crop",
+    # looking at results
+    "plot": "xsweep.plot",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'xsweep' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .combos import Grid
+    from .crop.crop import Crop, grow, load_crops
+    from .errors import XsweepError
+    from .farming.harvester import Harvester
+    from .farming.runner import (
+        Runner,
+        case_runner,
+        case_runner_to_ds,
+        combo_runner,
+        combo_runner_to_ds,
+        label,
+    )
+    from .farming.sampler import Sampler
+    from .plot import plot

@@ -1,0 +1,103 @@
+"""The one way xsweep writes a file: to a temporary name, flushed, then renamed.
+
+A process killed at any instant leaves either the old file, the new file, or a
+stray temporary (``.<name>.tmp-<host>-<pid>-<n>``) that no reader ever looks at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+_HOST = socket.gethostname().split(".")[0]
+_counter = itertools.count()
+
+#: Set ``XSWEEP_FSYNC=0`` to skip fsync (only safe against process kills, not
+#: against power loss); on by default.
+FSYNC = os.environ.get("XSWEEP_FSYNC", "1") != "0"
+
+TMP_MARK = ".tmp-"
+
+
+def temporary_path(path: str | os.PathLike) -> Path:
+    """A unique temporary name beside ``path``, in the same directory."""
+    path = Path(path)
+    return path.with_name(f".{path.name}{TMP_MARK}{_HOST}-{os.getpid()}-{next(_counter)}")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one of :func:`temporary_path`'s."""
+    return name.startswith(".") and TMP_MARK in name
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, fsync: bool | None = None) -> Iterator[Path]:
+    """Yield a temporary path; on success rename it over ``path``.
+
+    For writers that want a file name rather than a file object (netCDF, say).
+    On any error the temporary is removed and ``path`` is untouched.
+    """
+    with _replacing(path, fsync, fsync_tmp=True) as tmp:
+        yield tmp
+
+
+@contextlib.contextmanager
+def _replacing(path, fsync: bool | None, *, fsync_tmp: bool) -> Iterator[Path]:
+    path = Path(path)
+    sync = FSYNC if fsync is None else fsync
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        if sync and fsync_tmp:
+            _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync:
+        _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb", *, fsync: bool | None = None) -> Iterator[IO]:
+    """Open a temporary file for writing; rename it over ``path`` on success."""
+    if not mode.startswith("w"):
+        raise ValueError(f"atomic_open writes only ('w' modes), got mode={mode!r}")
+    with _replacing(path, fsync, fsync_tmp=False) as tmp, open(tmp, mode) as f:
+        yield f
+        f.flush()
+        if FSYNC if fsync is None else fsync:
+            os.fsync(f.fileno())
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool | None = None) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb", fsync=fsync) as f:
+        f.write(data)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

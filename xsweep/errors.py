@@ -1,0 +1,49 @@
+"""Every error xsweep raises on purpose.
+
+Each message says what went wrong, where (file, batch, combo) and what to do
+next. All derive from :class:`XsweepError`, so ``except xsweep.XsweepError``
+catches them; each also derives from the closest builtin (``ValueError``,
+``OSError``, ...) so existing ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+
+class XsweepError(Exception):
+    """Base class of the errors that xsweep raises on purpose."""
+
+
+class InvalidCombosError(XsweepError, ValueError):
+    """Combos, cases or constants that cannot describe a sweep."""
+
+
+class FunctionSignatureError(XsweepError, TypeError):
+    """Arguments that do not match the function to be swept."""
+
+
+class OutputMismatchError(XsweepError, ValueError):
+    """What the function returned does not match ``var_names`` / ``var_dims``."""
+
+
+class ComboFailedError(XsweepError, RuntimeError):
+    """A combo raised; the original exception is chained as ``__cause__``."""
+
+
+class NotPicklableError(XsweepError, TypeError):
+    """A function or value that must cross a process boundary cannot be pickled."""
+
+
+class FileFormatError(XsweepError, ValueError):
+    """A file on disk is truncated, garbled, or of an unknown format version."""
+
+
+class CropError(XsweepError, RuntimeError):
+    """A crop operation that cannot proceed (not sown, missing results, ...)."""
+
+
+class StaleResultError(CropError):
+    """A result answers a different batch than the one now sown."""
+
+
+class SchedulerError(XsweepError, RuntimeError):
+    """A job script that cannot be generated or a submission that failed."""
