@@ -8,7 +8,7 @@ xarray, pandas or plotting unless it builds a dataset.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._version import __version__
 
@@ -51,20 +51,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .combos import Grid
-    from .crop.crop import Crop, grow, load_crops
-    from .errors import XsweepError
-    from .farming.harvester import Harvester
-    from .farming.runner import (
-        Runner,
-        case_runner,
-        case_runner_to_ds,
-        combo_runner,
-        combo_runner_to_ds,
-        label,
-    )
-    from .farming.sampler import Sampler
-    from .plot import plot

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+PathLike = str | os.PathLike
+
 _HOST = socket.gethostname().split(".")[0]
 _counter = itertools.count()
 
@@ -24,10 +26,12 @@ FSYNC = os.environ.get("XSWEEP_FSYNC", "1") != "0"
 TMP_MARK = ".tmp-"
 
 
-def temporary_path(path: str | os.PathLike) -> Path:
+def temporary_path(path: PathLike) -> Path:
     """A unique temporary name beside ``path``, in the same directory."""
     path = Path(path)
-    return path.with_name(f".{path.name}{TMP_MARK}{_HOST}-{os.getpid()}-{next(_counter)}")
+    return path.with_name(
+        f".{path.name}{TMP_MARK}{_HOST}-{os.getpid()}-{next(_counter)}"
+    )
 
 
 def is_temporary(name: str) -> bool:
@@ -36,7 +40,7 @@ def is_temporary(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, fsync: bool | None = None) -> Iterator[Path]:
+def atomic_path(path: PathLike, *, fsync: bool | None = None) -> Iterator[Path]:
     """Yield a temporary path; on success rename it over ``path``.
 
     For writers that want a file name rather than a file object (netCDF, say).
@@ -65,7 +69,9 @@ def _replacing(path, fsync: bool | None, *, fsync_tmp: bool) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", *, fsync: bool | None = None) -> Iterator[IO]:
+def atomic_open(
+    path: PathLike, mode: str = "wb", *, fsync: bool | None = None
+) -> Iterator[IO]:
     """Open a temporary file for writing; rename it over ``path`` on success."""
     if not mode.startswith("w"):
         raise ValueError(f"atomic_open writes only ('w' modes), got mode={mode!r}")
@@ -76,7 +82,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *, fsync: bool | None
             os.fsync(f.fileno())
 
 
-def write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool | None = None) -> None:
+def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_open(path, "wb", fsync=fsync) as f:
         f.write(data)
