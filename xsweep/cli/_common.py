@@ -94,7 +94,6 @@ def open_crop(args: argparse.Namespace) -> Any:
         Exit code 2 for contradictory arguments or a directory that is not a
         crop's, 3 when the crop is not sown (yet).
     """
-    from ..crop.crop import Crop
     from ..crop.layout import CropLayout
 
     if args.name is not None:
@@ -120,6 +119,8 @@ def open_crop(args: argparse.Namespace) -> Any:
             "it first (crop.sow_combos(...)), or check the path",
             code=EXIT_NOTHING,
         )
+    from ..crop.crop import Crop
+
     return Crop(name=name, parent_dir=str(layout.location.parent))
 
 
