@@ -79,14 +79,16 @@ def kill(proc: subprocess.Popen) -> None:
     proc.communicate(timeout=30)
 
 
-def finish(procs: Sequence[subprocess.Popen], timeout: float = 60) -> list[int]:
-    """Wait for every process; their exit codes. Kills them all on timeout."""
+def finish(
+    procs: Sequence[subprocess.Popen], timeout: float = 60
+) -> list[tuple[int, str]]:
+    """Wait for every process; their exit codes and stderr. Kills all on timeout."""
     deadline = time.monotonic() + timeout
     codes = []
     try:
         for p in procs:
-            p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            codes.append(p.returncode)
+            _, err = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            codes.append((p.returncode, err))
     finally:
         for p in procs:
             if p.poll() is None:
