@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
 def status_to_dict(status: Any) -> dict[str, Any]:
     """A ``CropStatus`` as plain JSON-able data."""
+    if hasattr(status, "to_dict"):
+        return json.loads(json.dumps(status.to_dict(), default=_jsonable))
     data = {
         field.name: getattr(status, field.name) for field in dataclasses.fields(status)
     }
@@ -49,7 +51,7 @@ def status_to_dict(status: Any) -> dict[str, Any]:
 def _failure_dict(failure: Any) -> Any:
     if isinstance(failure, tuple) and len(failure) == 2:  # (batch id, Failure)
         batch, failure = failure
-        return {"batch": batch, **_failure_dict(failure)}
+        return {"batch_id": batch, **_failure_dict(failure)}
     return _jsonable(failure)
 
 
@@ -91,7 +93,7 @@ def _failure_line(item: Any) -> str:
     data = _failure_dict(item)
     if not isinstance(data, dict):
         return str(data)
-    where = f"batch {data['batch']}, " if "batch" in data else ""
+    where = f"batch {data['batch_id']}, " if "batch_id" in data else ""
     combo = data.get("combo", "?")
     kind = data.get("exc_type", data.get("type", "error"))
     message = data.get("message", "")
