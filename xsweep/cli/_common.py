@@ -85,14 +85,28 @@ def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_crop(args: argparse.Namespace) -> Any:
+def open_crop(
+    args: argparse.Namespace,
+    *,
+    reaped_ok: bool = False,
+    heartbeat_timeout: float | None = None,
+) -> Any:
     """Open the sown crop that ``args`` names.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``crop`` (a directory), or ``name`` and ``parent_dir``.
+    reaped_ok : bool, optional
+        Also open a crop that was reaped and cleaned up (only its dataset left).
+    heartbeat_timeout : float, optional
+        Passed to :class:`~xsweep.crop.crop.Crop`.
 
     Raises
     ------
     CliError
         Exit code 2 for contradictory arguments or a directory that is not a
-        crop's, 3 when the crop is not sown (yet).
+        crop's, 3 when the crop is not sown (or already reaped).
     """
     from ..crop.layout import CropLayout
 
@@ -114,14 +128,26 @@ def open_crop(args: argparse.Namespace) -> Any:
     else:
         raise CliError("which crop? give its directory (CROP) or --name")
     if not layout.sow_file.exists():
-        raise CliError(
-            f"no sown crop at {layout.location} (no {layout.sow_file.name}): sow "
-            "it first (crop.sow_combos(...)), or check the path",
-            code=EXIT_NOTHING,
-        )
+        reaped = [p for p in (layout.reaped_dataset, layout.reaped_raw) if p.exists()]
+        if not reaped:
+            raise CliError(
+                f"no sown crop at {layout.location} (no {layout.sow_file.name}): "
+                "sow it first (crop.sow_combos(...)), or check the path",
+                code=EXIT_NOTHING,
+            )
+        if not reaped_ok:
+            raise CliError(
+                f"the crop at {layout.location} is already reaped (its result is "
+                f"in {reaped[0]}): nothing to do",
+                code=EXIT_NOTHING,
+            )
     from ..crop.crop import Crop
 
-    return Crop(name=name, parent_dir=str(layout.location.parent))
+    return Crop(
+        name=name,
+        parent_dir=str(layout.location.parent),
+        heartbeat_timeout=heartbeat_timeout,
+    )
 
 
 def positive_int(text: str) -> int:

@@ -17,11 +17,12 @@ from ._common import (
 
 HELP = "gather the results into a labelled dataset (netCDF)"
 DESCRIPTION = (
-    "Gather every batch's results into one labelled dataset and write it to "
-    "--output (netCDF), or to the file of the crop's Harvester. By default every "
-    "combo must be done; --allow-incomplete fills failed or missing combos with "
-    "NaN (exit code 1 then). The crop is kept unless --clean-up is given, and "
-    "cleaned up only once the dataset is safely on disk."
+    "Gather every batch's results into one labelled dataset, save it in the crop "
+    "directory and, with --output, to a netCDF file too (written atomically). By "
+    "default every combo must be done (exit code 2 otherwise); --allow-incomplete "
+    "gives NaN at failed or missing combos (exit code 1 then). Once the dataset "
+    "is safely on disk the crop's other files are removed (unless --keep); "
+    "reaping again gives the same dataset."
 )
 
 
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="write the dataset to this netCDF file (written atomically)",
+        help="also write the dataset to this netCDF file (atomically)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -42,18 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
         action="store_true",
-        help="wait for the growers to finish every batch before reaping",
+        help="wait until every batch has a result before reaping",
     )
     parser.add_argument(
         "--timeout",
         type=positive_float,
         metavar="S",
-        help="with --wait, give up after S seconds (exit code 2)",
+        help="with --wait, give up after S seconds (exit code 2; default 3600)",
     )
     parser.add_argument(
-        "--clean-up",
+        "--keep",
         action="store_true",
-        help="delete the crop once the dataset is safely written",
+        help="keep the crop's batches and results after reaping",
     )
 
 
@@ -61,34 +62,37 @@ def run(args: argparse.Namespace) -> int:
     """Reap; exit 1 when the dataset has failed or missing combos."""
     if args.timeout is not None and not args.wait:
         raise CliError("--timeout goes with --wait")
-    crop = open_crop(args)
-    if args.output is not None and Path(args.output).is_dir():
-        raise CliError(f"--output {args.output} is a directory; give a file name")
-    options: dict[str, Any] = {
-        "wait": args.wait,
-        "allow_incomplete": args.allow_incomplete,
-        "clean_up": args.clean_up and args.output is None,
-    }
-    if args.timeout is not None:
-        options["timeout"] = args.timeout
-    incomplete = bool(crop.missing_results()) or bool(crop.status().failed_combos)
-    result = crop.reap(**options)
-    if args.output is not None:
-        _save(result, Path(args.output))
-        print(f"reaped {crop.location} into {args.output}")
-        if args.clean_up:
-            crop.delete_all()
-    elif result is not None:
+    output = None if args.output is None else Path(args.output)
+    if output is not None and output.is_dir():
+        raise CliError(f"--output {output} is a directory; give a file name")
+    crop = open_crop(args, reaped_ok=True)
+    before = crop.status()
+    result = crop.reap(
+        wait=args.wait,
+        allow_incomplete=args.allow_incomplete,
+        clean_up=False if args.keep else None,
+        timeout=args.timeout,
+    )
+    labelled = hasattr(result, "data_vars")
+    if output is not None:
+        if not labelled:
+            raise CliError(
+                "this crop was sown without a Runner / Harvester / Sampler, so "
+                "its results have no labels to write to netCDF: reap it in "
+                "Python (crop.reap()), or sow it with Runner.Crop(...)"
+            )
+        from ..netcdf import save_dataset
+
+        save_dataset(result, output)
+        print(f"reaped {crop.location} into {output}")
+    else:
         print(result)
-    return EXIT_FAILED if incomplete and args.allow_incomplete else EXIT_OK
+    return EXIT_FAILED if _incomplete(result, before) else EXIT_OK
 
 
-def _save(result: Any, path: Path) -> None:
-    if not hasattr(result, "data_vars"):
-        raise CliError(
-            "this crop has no Runner / Harvester to label its results, so there "
-            "is no dataset to write: reap it from Python instead"
-        )
-    from ..netcdf import save_dataset
-
-    save_dataset(result, path)
+def _incomplete(result: Any, before: Any) -> bool:
+    """Whether the reaped result has failed or missing combos."""
+    attrs = getattr(result, "attrs", None)
+    if attrs is not None and "crop_missing_batches" in attrs:
+        return bool(attrs["crop_missing_batches"] or attrs["crop_failed_combos"])
+    return bool(before.sown and (before.failed_combos or before.pending))

@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
     if not before:
         print(f"no failed combo to retry in {crop.location}")
         return EXIT_NOTHING
-    crop.retry_failed()
+    report = crop.retry_failed()
     after = crop.status().failed_combos
-    print(f"retried {before} failed combo(s) in {crop.location}; {after} still fail")
+    print(f"retried {before} failed combo(s) in {crop.location}: {after} still fail")
+    if report.held:
+        shown = ", ".join(map(str, report.held))
+        print(f"batches {shown} are held by other growers: retry them later")
     return EXIT_FAILED if after else EXIT_OK
