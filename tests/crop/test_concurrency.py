@@ -166,4 +166,6 @@ def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
 
 def crop_fingerprint(crop, batch: int) -> str:
     """The fingerprint of a sown batch (its claim and result names carry it)."""
-    return crop._sow.fingerprint(batch)
+    from xsweep.crop.sow import read_sow
+
+    return read_sow(crop.layout).fingerprint(batch)
