@@ -74,7 +74,7 @@ def test_status_counts_batches_and_exits_0_when_nothing_failed(sown, capsys):
 
 def test_grow_given_batches_then_nothing_left_exits_3(sown, capsys):
     assert main(["grow", sown.path, "1", "3"]) == EXIT_OK
-    assert sown.crop.missing_results() == [2]
+    assert list(sown.crop.missing_results()) == [2]
     assert main(["grow", sown.path, "1"]) == EXIT_NOTHING  # done already
     assert sum(sown.calls().values()) == 4
 
@@ -83,7 +83,7 @@ def test_failed_combos_give_exit_1_status_lists_them_retry_reruns_only_them(
     sown, capsys
 ):
     assert main(["grow", sown.path]) == EXIT_FAILED  # pull mode, x=2 raises
-    assert sown.crop.missing_results() == []
+    assert list(sown.crop.missing_results()) == []
     assert main(["grow", sown.path]) == EXIT_NOTHING
     assert main(["status", sown.path]) == EXIT_FAILED
     assert "x=2 is bad until fixed" in capsys.readouterr().out
@@ -135,7 +135,7 @@ def test_clean_removes_debris_but_keeps_results_and_all_needs_yes(sown, capsys):
     assert status_json(sown.path, capsys)["done"] == 1
     assert main(["clean", sown.path]) == EXIT_OK
     assert not stray.exists()
-    assert sown.crop.missing_results() == [2, 3]
+    assert list(sown.crop.missing_results()) == [2, 3]
     assert main(["clean", sown.path, "--all"]) == EXIT_USAGE
     assert Path(sown.path).exists()
     assert main(["clean", sown.path, "--all", "--yes"]) == EXIT_OK
@@ -146,5 +146,5 @@ def test_clean_removes_debris_but_keeps_results_and_all_needs_yes(sown, capsys):
 def test_name_and_parent_dir_select_the_crop(sown, tmp_path, capsys):
     where = ["--name", "cli", "--parent-dir", str(tmp_path)]
     assert main(["grow", *where, "3"]) == EXIT_OK
-    assert sown.crop.missing_results() == [1, 2]
+    assert list(sown.crop.missing_results()) == [1, 2]
     assert main(["status", "--json", *where]) == EXIT_OK

@@ -107,7 +107,7 @@ def test_random_sigkills_then_final_grow_and_reap_equal_memory(tmp_path):
     assert final.returncode in (0, 3), final.stderr
     status = crop.status()
     assert (status.done, status.pending, status.claimed) == (num_batches, 0, 0)
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []
 
     cleaned = run_cli("clean", str(location))
     assert cleaned.returncode == 0, cleaned.stderr
@@ -144,7 +144,7 @@ def test_kill_mid_write_leaves_a_temporary_that_never_counts(tmp_path):
         )
         kill(proc)
         left = temporaries(location)
-        if left and crop.missing_results() == [1, 2]:
+        if left and list(crop.missing_results()) == [1, 2]:
             break
         # too late (renamed already): start again from nothing
         run_cli("clean", "--all", "--yes", str(location))
@@ -152,7 +152,7 @@ def test_kill_mid_write_leaves_a_temporary_that_never_counts(tmp_path):
     assert left, "no kill landed mid-write in 8 tries"
     status = crop.status()
     assert (status.done, status.pending) == (0, 2)
-    assert crop.missing_results() == [1, 2]
+    assert list(crop.missing_results()) == [1, 2]
     shown = run_cli("status", "--json", str(location))
     assert shown.returncode == 0, shown.stderr
     assert '"done": 0' in shown.stdout
@@ -163,4 +163,4 @@ def test_kill_mid_write_leaves_a_temporary_that_never_counts(tmp_path):
 
     grown = run_cli("grow", str(location))
     assert grown.returncode == 0, grown.stderr
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []

@@ -81,7 +81,7 @@ def test_five_pull_growers_compute_every_combo_exactly_once(tmp_path):
     assert len(counts) == 80
     assert set(counts.values()) == {1}, [c for c, n in counts.items() if n > 1]
     assert len(pids(log)) >= 2  # the work was split, not done by one
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []
 
 
 def test_a_dead_growers_claim_is_taken_over_at_once(tmp_path):
@@ -100,7 +100,7 @@ def test_a_dead_growers_claim_is_taken_over_at_once(tmp_path):
     second = run_cli("grow", str(crop.location), "1", timeout=60)
     assert second.returncode == 0, second.stderr
     assert time.monotonic() - started < 30
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []
     assert layout.list_claims() == {}
 
 
@@ -123,7 +123,7 @@ def test_another_hosts_claim_is_taken_over_only_after_the_heartbeat_timeout(tmp_
 
     grown = run_cli("grow", str(crop.location), "--heartbeat-timeout", "30")
     assert grown.returncode == 0, grown.stderr
-    assert crop.missing_results() == [2]  # held by the other host: left alone
+    assert list(crop.missing_results()) == [2]  # held by the other host: left alone
     assert ("2", "1") not in runs(log)
     assert crop.status().claimed == 1
     assert run_cli("clean", str(crop.location)).returncode == 0
@@ -133,7 +133,7 @@ def test_another_hosts_claim_is_taken_over_only_after_the_heartbeat_timeout(tmp_
     os.utime(claim, (then, then))
     grown = run_cli("grow", str(crop.location), "--heartbeat-timeout", "30")
     assert grown.returncode == 0, grown.stderr
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []
     assert set(runs(log).values()) == {1}
 
 
@@ -156,11 +156,11 @@ def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
     # other growers with the same short timeout leave it alone
     others = run_cli("grow", str(crop.location), "--heartbeat-timeout", "2")
     assert others.returncode == 0, others.stderr
-    assert crop.missing_results() == [1]
+    assert list(crop.missing_results()) == [1]
     gate.unlink()
     ((code, err),) = finish([holder])
     assert code == 0, err
-    assert crop.missing_results() == []
+    assert list(crop.missing_results()) == []
     assert set(runs(log).values()) == {1}
 
 

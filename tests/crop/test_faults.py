@@ -155,7 +155,7 @@ def test_a_full_disk_enospc_leaves_nothing_half_written(tmp_path):
         one_line_error(run_cli("grow", str(crop.location), "2"), 2, "space")
         assert result_files(crop) == []
         assert temporaries(Path(crop.location)) == []
-        assert crop.missing_results() == [1, 2, 3]
+        assert list(crop.missing_results()) == [1, 2, 3]
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
@@ -176,7 +176,7 @@ def test_a_file_size_limit_efbig_leaves_nothing_half_written(tmp_path):
     one_line_error(done, 2, "File too large", str(crop.location))
     assert result_files(crop) == []
     assert temporaries(Path(crop.location)) == []
-    assert crop.missing_results() == [1, 2, 3]
+    assert list(crop.missing_results()) == [1, 2, 3]
 
 
 # ------------------------------------------------------------- bad input
