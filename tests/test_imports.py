@@ -37,9 +37,10 @@ def heavy_in(modules: set[str]) -> list[str]:
 
 
 def third_party(modules: set[str]) -> list[str]:
-    """Imported modules outside the standard library and xsweep."""
+    """Imported modules outside the standard library, xsweep and site's start-up."""
     std = set(sys.stdlib_module_names) | {"__main__", "xsweep"}
-    return sorted(m for m in modules if m.split(".")[0] not in std)
+    baseline = modules_after("pass")  # .pth hooks of the environment, say
+    return sorted(m for m in modules - baseline if m.split(".")[0] not in std)
 
 
 @pytest.fixture

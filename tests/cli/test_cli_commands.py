@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 import xsweep
@@ -102,23 +101,27 @@ def test_failed_combos_give_exit_1_status_lists_them_retry_reruns_only_them(
     assert status_json(sown.path, capsys)["failed_combos"] == 0
 
 
-def test_reap_writes_the_dataset_and_refuses_an_incomplete_crop(sown, tmp_path):
-    out = tmp_path / "out.nc"
+def test_reap_refuses_an_incomplete_crop_unless_allowed(sown, tmp_path, capsys):
     assert main(["grow", sown.path, "1"]) == EXIT_OK
-    assert main(["reap", sown.path, "-o", str(out)]) == EXIT_USAGE
-    assert not out.exists()
-    assert main(["reap", sown.path, "-o", str(out), "--allow-incomplete"]) == (
-        EXIT_FAILED
-    )
+    assert main(["reap", sown.path]) == EXIT_USAGE
+    assert "grow them" in capsys.readouterr().err
+    assert main(["reap", sown.path, "--allow-incomplete"]) == EXIT_FAILED
+    assert list(sown.crop.missing_results()) == [2, 3]  # kept: incomplete
+
+
+def test_reap_of_an_unlabelled_crop_prints_it_and_reaps_again(sown, tmp_path, capsys):
     sown.fixed.touch()
     assert main(["grow", sown.path]) == EXIT_OK
-    assert main(["reap", sown.path, "-o", str(out)]) == EXIT_OK
-    from xsweep.netcdf import load_dataset
-
-    ds = load_dataset(out)
-    (name,) = ds.data_vars
-    expected = 10 * np.array(COMBOS["x"])[:, None] + np.array(COMBOS["y"])
-    np.testing.assert_array_equal(ds[name].transpose("x", "y").values, expected)
+    out = tmp_path / "out.nc"
+    assert main(["reap", sown.path, "-o", str(out)]) == EXIT_USAGE
+    assert "no labels" in capsys.readouterr().err and not out.exists()
+    assert main(["reap", sown.path]) == EXIT_OK
+    assert capsys.readouterr().out == "((10, 11), (20, 21), (30, 31))\n"
+    assert main(["reap", sown.path]) == EXIT_OK  # cleaned up, reaped again
+    assert capsys.readouterr().out == "((10, 11), (20, 21), (30, 31))\n"
+    assert main(["status", sown.path]) == EXIT_OK
+    assert main(["grow", sown.path]) == EXIT_NOTHING
+    assert "already reaped" in capsys.readouterr().err
 
 
 def test_reap_wait_times_out_with_exit_2(sown, capsys):

@@ -22,10 +22,10 @@ from grower_procs import (
     temporaries,
     wait_for,
 )
-from xsweep.crop import records
 from xsweep.crop.layout import CropLayout
 
 import xsweep
+from xsweep.crop import records
 
 pytestmark = pytest.mark.timeout(120)
 

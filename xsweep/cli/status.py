@@ -73,7 +73,8 @@ def render(status: Any) -> str:
         from ..crop.render import render_text
     except ImportError:
         return _plain_text(status)
-    return render_text(status)
+    failures = [_failure_dict(f) for f in status.failures]
+    return render_text(dataclasses.replace(status, failures=failures))
 
 
 def _plain_text(status: Any) -> str:
