@@ -66,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if output is not None and output.is_dir():
         raise CliError(f"--output {output} is a directory; give a file name")
     crop = open_crop(args, reaped_ok=True)
+    if output is not None and not _labelled(crop):
+        raise CliError(
+            "this crop was sown without a Runner / Harvester / Sampler, so its "
+            "results have no labels to write to netCDF: reap it without "
+            "--output (or in Python), or sow it with Runner.Crop(...)"
+        )
     before = crop.status()
     result = crop.reap(
         wait=args.wait,
@@ -73,14 +79,7 @@ def run(args: argparse.Namespace) -> int:
         clean_up=False if args.keep else None,
         timeout=args.timeout,
     )
-    labelled = hasattr(result, "data_vars")
     if output is not None:
-        if not labelled:
-            raise CliError(
-                "this crop was sown without a Runner / Harvester / Sampler, so "
-                "its results have no labels to write to netCDF: reap it in "
-                "Python (crop.reap()), or sow it with Runner.Crop(...)"
-            )
         from ..netcdf import save_dataset
 
         save_dataset(result, output)
@@ -88,6 +87,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result)
     return EXIT_FAILED if _incomplete(result, before) else EXIT_OK
+
+
+def _labelled(crop: Any) -> bool:
+    """Whether reaping ``crop`` gives a labelled dataset (it has a farmer)."""
+    from ..crop.sow import read_sow
+
+    layout = crop.layout
+    if not layout.sow_file.exists():
+        return layout.reaped_dataset.exists()
+    return crop.farmer is not None or read_sow(layout).farmer_kind is not None
 
 
 def _incomplete(result: Any, before: Any) -> bool:

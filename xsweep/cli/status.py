@@ -27,11 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the crop's status; exit code 1 when some combos failed."""
-    crop = open_crop(args)
+    crop = open_crop(args, reaped_ok=True)
     status = crop.status()
     if args.json:
         json.dump(status_to_dict(status), sys.stdout, indent=2, default=_jsonable)
         sys.stdout.write("\n")
+    elif not getattr(status, "sown", True) and getattr(status, "reaped", False):
+        print(f"crop {status.name!r} at {status.location}: reaped (xsweep reap)")
     else:
         print(render(status))
     return EXIT_FAILED if status.failed_combos else EXIT_OK
