@@ -40,7 +40,8 @@ def logged(x, y, log, gate=None, pause=0.0):
     finally:
         os.close(fd)
     deadline = time.monotonic() + 60
-    while gate is not None and os.path.exists(gate) and time.monotonic() < deadline:
+    held = gate is not None and f"{gate}-{x}"  # combos with this x wait for it
+    while held and os.path.exists(held) and time.monotonic() < deadline:
         time.sleep(0.005)  # held here until the test removes the gate file
     time.sleep(pause)
     return 10 * x + y
@@ -86,7 +87,7 @@ def test_five_pull_growers_compute_every_combo_exactly_once(tmp_path):
 
 def test_a_dead_growers_claim_is_taken_over_at_once(tmp_path):
     gate = tmp_path / "gate"
-    gate.touch()
+    (tmp_path / "gate-1").touch()
     crop, log = sow_logged(tmp_path, "dead", [1], [1, 2], 2, gate=str(gate))
     layout = CropLayout(Path(crop.location))
     first = start_python(tmp_path, "dead", 1)
@@ -94,7 +95,7 @@ def test_a_dead_growers_claim_is_taken_over_at_once(tmp_path):
     wait_for(lambda: runs(log), what="the first grower to start computing")
     kill(first)  # dies holding its claim (same host, pid gone)
     assert len(layout.list_claims()) == 1
-    gate.unlink()
+    (tmp_path / "gate-1").unlink()
     # the default heartbeat timeout is 10 min: only the dead pid frees the claim
     started = time.monotonic()
     second = run_cli("grow", str(crop.location), "1", timeout=60)
@@ -139,7 +140,7 @@ def test_another_hosts_claim_is_taken_over_only_after_the_heartbeat_timeout(tmp_
 
 def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
     gate = tmp_path / "gate"
-    gate.touch()
+    (tmp_path / "gate-1").touch()  # batch 1 (x=1) waits for it
     crop, log = sow_logged(tmp_path, "beat", [1, 2, 3], [1], 1, gate=str(gate))
     layout = CropLayout(Path(crop.location))
     env = {"XSWEEP_HEARTBEAT_TIMEOUT": "2"}
@@ -157,7 +158,7 @@ def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
     others = run_cli("grow", str(crop.location), "--heartbeat-timeout", "2")
     assert others.returncode == 0, others.stderr
     assert list(crop.missing_results()) == [1]
-    gate.unlink()
+    (tmp_path / "gate-1").unlink()
     ((code, err),) = finish([holder])
     assert code == 0, err
     assert list(crop.missing_results()) == []

@@ -131,8 +131,9 @@ def open_crop(
         reaped = [p for p in (layout.reaped_dataset, layout.reaped_raw) if p.exists()]
         if not reaped:
             raise CliError(
-                f"no sown crop at {layout.location} (no {layout.sow_file.name}): "
-                "sow it first (crop.sow_combos(...)), or check the path",
+                f"the crop at {layout.location} is not sown (no "
+                f"{layout.sow_file.name}): sow it first (crop.sow_combos(...)), "
+                "or check the path",
                 code=EXIT_NOTHING,
             )
         if not reaped_ok:
