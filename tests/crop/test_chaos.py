@@ -34,10 +34,10 @@ import time
 import numpy as np
 
 def wave(x, y):
-    time.sleep(0.01 * (x % 3))
+    time.sleep(0.04 + 0.03 * (x % 3))
     return np.arange(40_000, dtype=float) * x + y
 """
-COMBOS = {"x": list(range(6)), "y": [0.5, 1.5, 2.5, 3.5, 4.5]}
+COMBOS = {"x": list(range(8)), "y": [0.5, 1.5, 2.5, 3.5, 4.5]}
 SEED = 20261121
 
 
@@ -73,7 +73,7 @@ def test_random_sigkills_then_final_grow_and_reap_equal_memory(tmp_path):
     crop = sow(tmp_path, "chaos", SOURCE, "wave", COMBOS, batchsize=2)
     location = Path(crop.location)
     num_batches = len(crop.missing_results())
-    assert num_batches == 15
+    assert num_batches == 20
     procs: list = []
     kills = restarts = 0
     deadline = time.monotonic() + 35
