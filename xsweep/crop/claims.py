@@ -31,7 +31,7 @@ ENV_HEARTBEAT_TIMEOUT = "XSWEEP_HEARTBEAT_TIMEOUT"
 
 
 def heartbeat_timeout(value: float | None = None) -> float:
-    """The heartbeat timeout: ``value``, else ``$XSWEEP_HEARTBEAT_TIMEOUT``, else 600 s."""
+    """The heartbeat timeout: ``value``, else the environment, else 600 s."""
     if value is not None:
         return float(value)
     env = os.environ.get(ENV_HEARTBEAT_TIMEOUT)

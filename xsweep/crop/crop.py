@@ -15,15 +15,13 @@ from typing import Any
 
 from ..errors import CropError
 from . import claims, records
-from .grow import GrowReport, Grower, check_function, load_function
+from .grow import Grower, GrowReport, check_function, load_function
 from .layout import CropLayout
-from .sow import SowRecord, make_sow_record, read_sow, write_sow
+from .sow import LABEL_ATTRS, SowRecord, read_sow
 from .status import CropStatus, crop_status
 from .store import ResultStore
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
-
-_LABEL_ATTRS = ("var_names", "var_dims", "var_coords", "constants", "attrs")
 
 
 class Crop:
@@ -73,11 +71,15 @@ class Crop:
     ) -> None:
         if farmer is not None:
             if fn is not None and fn is not getattr(farmer, "fn", None):
-                raise ValueError("give either fn or a farmer (which has its fn), not both")
+                raise ValueError(
+                    "give either fn or a farmer (which has its fn), not both"
+                )
             fn = getattr(farmer, "fn", None)
         if name is None:
             if fn is None:
-                raise ValueError("a Crop needs a name, or a fn (or farmer) to name it by")
+                raise ValueError(
+                    "a Crop needs a name, or a fn (or farmer) to name it by"
+                )
             name = getattr(fn, "__name__", None) or type(fn).__name__
         if save_fn and fn is None:
             raise ValueError("save_fn=True but there is no function to save")
@@ -89,6 +91,7 @@ class Crop:
         self.save_fn = save_fn
         self.batchsize = batchsize
         self.num_batches = num_batches
+        self._batching = (batchsize, num_batches)  # as asked, not as sown
         self.shuffle = shuffle
         self.heartbeat_timeout = claims.heartbeat_timeout(heartbeat_timeout)
         self._sow: SowRecord | None = None
@@ -167,8 +170,15 @@ class Crop:
         """
         from ..combos import parse_combos
 
-        self._sow_grid("grid", parse_combos(combos), constants, batchsize,
-                       num_batches, shuffle, verbosity)
+        self._sow_grid(
+            "grid",
+            parse_combos(combos),
+            constants,
+            batchsize,
+            num_batches,
+            shuffle,
+            verbosity,
+        )
 
     def sow_cases(
         self,
@@ -194,45 +204,34 @@ class Crop:
         """
         from ..combos import parse_cases
 
-        self._sow_grid("cases", parse_cases(fn_args, cases), constants, batchsize,
-                       num_batches, shuffle, verbosity)
+        self._sow_grid(
+            "cases",
+            parse_cases(fn_args, cases),
+            constants,
+            batchsize,
+            num_batches,
+            shuffle,
+            verbosity,
+        )
 
-    def _sow_grid(self, kind, combos, constants, batchsize, num_batches, shuffle,
-                  verbosity) -> None:
-        fn, farmer = self._fn, self.farmer
-        constants = {**(getattr(farmer, "constants", None) or {}), **(constants or {})}
-        resources = dict(getattr(farmer, "resources", None) or {})
-        if fn is not None:
-            from ..engine import check_signature
+    def _sow_grid(
+        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
+    ) -> None:
+        from .sow import sow
 
-            check_signature(fn, combos.names, constants, resources)
-        labels = {}
-        if farmer is not None:
-            labels = {a: getattr(farmer, a, None) for a in _LABEL_ATTRS}
-            labels["constants"] = constants
-        save = self.save_fn if self.save_fn is not None else fn is not None
-        record = make_sow_record(
-            combos, kind, constants, resources, fn, save,
-            batchsize=batchsize if batchsize is not None else self.batchsize,
-            num_batches=num_batches if num_batches is not None else self.num_batches,
+        record, removed = sow(
+            self._layout,
+            kind,
+            combos,
+            fn=self._fn,
+            farmer=self.farmer,
+            constants=constants,
+            save_fn=self.save_fn,
+            batchsize=batchsize if batchsize is not None else self._batching[0],
+            num_batches=num_batches if num_batches is not None else self._batching[1],
             shuffle=self.shuffle if shuffle is None else shuffle,
-            labels=labels, farmer_kind=type(farmer).__name__ if farmer else None,
-        )  # fmt: skip
-        write_sow(self._layout, record, fn)
+        )
         self._sow, self._sow_stamp = None, None
-        self._after_sow(record, farmer, verbosity)
-
-    def _after_sow(self, record: SowRecord, farmer: Any, verbosity: int) -> None:
-        keep = {(k, fp) for k, fp in enumerate(record.fingerprints, 1)}
-        removed = ResultStore(self._layout).remove_stale(keep)
-        for fp, path in self._layout.list_functions().items():
-            if fp != record.fn_fingerprint:
-                records.remove(path)
-        records.remove(self._layout.reaped_dataset)
-        records.remove(self._layout.reaped_raw)
-        records.remove(self._layout.farmer_file)
-        if farmer is not None and hasattr(farmer, "merge_reaped"):
-            _save_farmer(self._layout, farmer)
         self.batchsize, self.num_batches = record.batchsize, record.num_batches
         if verbosity:
             kept = len(self.completed_results())
@@ -253,7 +252,10 @@ class Crop:
         return Grower(self._layout, sow, fn, self.heartbeat_timeout)
 
     def grow(
-        self, batch_ids: int | Iterable[int] | None = None, *, fn: Callable | None = None
+        self,
+        batch_ids: int | Iterable[int] | None = None,
+        *,
+        fn: Callable | None = None,
     ) -> GrowReport:
         """Grow batches in this process (by default: claim and grow all missing).
 
@@ -329,14 +331,18 @@ class Crop:
         sow, present, _ = self._present()
         if sow is None:
             return ()
-        return tuple(k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) not in present)
+        return tuple(
+            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) not in present
+        )
 
     def completed_results(self) -> tuple[int, ...]:
         """Batch ids (from 1) with a result (failed combos included)."""
         sow, present, _ = self._present()
         if sow is None:
             return ()
-        return tuple(k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in present)
+        return tuple(
+            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in present
+        )
 
     def failed_results(self) -> tuple[int, ...]:
         """Batch ids (from 1) whose result holds failed combos."""
@@ -416,7 +422,7 @@ class Crop:
             farmer = records.read(self._layout.farmer_file, "farmer")
         labels = None
         if farmer is not None and hasattr(farmer, "var_names"):
-            labels = {a: getattr(farmer, a, None) for a in _LABEL_ATTRS}
+            labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
             labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
         elif sow.farmer_kind:
             labels = sow.labels
@@ -457,21 +463,6 @@ class Crop:
 
             return f"<pre>{html.escape(repr(self))}</pre>"
         return render_html(self.status())
-
-
-def _save_farmer(layout: CropLayout, farmer: Any) -> None:
-    """Save the farmer (for a later reap in another process), if picklable."""
-    import warnings
-
-    try:
-        records.write(layout.farmer_file, "farmer", farmer, what="farmer")
-    except Exception as e:
-        records.remove(layout.farmer_file)
-        warnings.warn(
-            f"could not save the farmer with the crop ({e}); reap from this "
-            "process (or give farmer= to Crop) to merge into its file.",
-            stacklevel=3,
-        )
 
 
 def grow(

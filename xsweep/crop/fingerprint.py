@@ -33,19 +33,34 @@ def _digest(*parts: bytes) -> str:
 def value_bytes(value: Any) -> bytes:
     """Stable bytes standing for ``value`` (its pickle, numpy arrays by content)."""
     if isinstance(value, np.ndarray):
-        return b"nd" + str(value.dtype).encode() + repr(value.shape).encode() + (
-            np.ascontiguousarray(value).tobytes()
+        return (
+            b"nd"
+            + str(value.dtype).encode()
+            + repr(value.shape).encode()
+            + (np.ascontiguousarray(value).tobytes())
         )
     try:
         return pickle.dumps(value, protocol=4)
     except Exception:
         import cloudpickle
 
-        return cloudpickle.dumps(value, protocol=4)
+        try:
+            return cloudpickle.dumps(value, protocol=4)
+        except Exception as e:
+            from ..errors import NotPicklableError
+
+            raise NotPicklableError(
+                f"cannot pickle the value {value!r:.80} ({type(e).__name__}: {e}); "
+                "every combo value and constant of a crop must be picklable."
+            ) from e
 
 
 def _code_bytes(code: types.CodeType) -> bytes:
-    parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
+    parts = [
+        code.co_code,
+        repr(code.co_names).encode(),
+        repr(code.co_varnames).encode(),
+    ]
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             parts.append(_code_bytes(const))
@@ -71,7 +86,9 @@ def function_fingerprint(fn: Callable | None) -> str:
     if code is None and callable(target):
         code = getattr(getattr(target, "__call__", None), "__code__", None)  # noqa: B004
     if code is not None:
-        name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        name = (
+            f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        )
         parts += [name.encode(), _code_bytes(code)]
         defaults = getattr(target, "__defaults__", None)
         kwdefaults = getattr(target, "__kwdefaults__", None)
@@ -86,7 +103,9 @@ def function_fingerprint(fn: Callable | None) -> str:
 
 def constants_fingerprint(constants: dict[str, Any]) -> str:
     """A fingerprint of a constants mapping (order-independent)."""
-    return _digest(*(k.encode() + b"=" + value_bytes(v) for k, v in sorted(constants.items())))
+    return _digest(
+        *(k.encode() + b"=" + value_bytes(v) for k, v in sorted(constants.items()))
+    )
 
 
 def dimension_hashes(values: Sequence[Any]) -> np.ndarray:
@@ -134,7 +153,7 @@ def batch_fingerprints(
         cols = [value_hashes[0][flat]]
     else:
         idx = np.unravel_index(flat, shape) if len(shape) else ()
-        cols = [h[i] for h, i in zip(value_hashes, idx)]
+        cols = [h[i] for h, i in zip(value_hashes, idx, strict=True)]
     table = np.stack(cols, axis=1) if cols else np.zeros((n, 0), np.uint64)
     head = (salt + "|" + ",".join(names)).encode()
     fps = []

@@ -66,8 +66,9 @@ def load_function(layout: CropLayout, sow: SowRecord) -> Callable:
             f"the function file {path} is missing; sow the crop again, or give "
             "the function to grow with fn=..."
         ) from None
-    import cloudpickle  # noqa: F401  (registers what cloudpickled data needs)
     import pickle
+
+    import cloudpickle  # noqa: F401  (registers what cloudpickled data needs)
 
     try:
         return pickle.loads(data["pickle"])
@@ -211,7 +212,9 @@ class Grower:
             self.layout.make_dirs()
             return claims.acquire(claim, self.timeout)
 
-    def grow(self, batch_ids: Iterable[int], report: GrowReport | None = None) -> GrowReport:
+    def grow(
+        self, batch_ids: Iterable[int], report: GrowReport | None = None
+    ) -> GrowReport:
         """Grow the given batches (each skipped if done or held)."""
         report = GrowReport() if report is None else report
         for bid in batch_ids:
@@ -226,9 +229,7 @@ class Grower:
         report = GrowReport() if report is None else report
         present, _ = self.store.snapshot()
         todo = [
-            k
-            for k, fp in enumerate(self.sow.fingerprints, 1)
-            if (k, fp) not in present
+            k for k, fp in enumerate(self.sow.fingerprints, 1) if (k, fp) not in present
         ]
         if todo:
             shift = random.randrange(len(todo))

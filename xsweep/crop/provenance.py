@@ -93,7 +93,13 @@ def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
     jobs: set[str] = set()
     for p in provs:
         sched = p.get("scheduler") or {}
-        for key in ("SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_JOBID", "LSB_JOBID"):
+        for key in (
+            "SLURM_ARRAY_JOB_ID",
+            "SLURM_JOB_ID",
+            "JOB_ID",
+            "PBS_JOBID",
+            "LSB_JOBID",
+        ):
             if key in sched:
                 jobs.add(f"{key}={sched[key]}")
                 break

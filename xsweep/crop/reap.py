@@ -97,7 +97,9 @@ def fill_buffer(
 def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
     """Raise unless every combo has a result."""
     if missing:
-        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        shown = ", ".join(map(str, missing[:10])) + (
+            " ..." if len(missing) > 10 else ""
+        )
         raise CropError(
             f"{len(missing)} of {sow.num_batches} batches have no result yet "
             f"(batches {shown}); grow them, reap(wait=True), or "
@@ -134,8 +136,10 @@ def to_raw(buffer: Any, sow: SowRecord) -> Any:
 
 def _nest(array: np.ndarray, depth: int) -> Any:
     if depth == 0:
-        return array.item() if array.ndim == 0 and array.dtype.kind != "O" else (
-            array[()] if array.ndim == 0 else array
+        return (
+            array.item()
+            if array.ndim == 0 and array.dtype.kind != "O"
+            else (array[()] if array.ndim == 0 else array)
         )
     return tuple(_nest(array[i], depth - 1) for i in range(array.shape[0]))
 
@@ -159,7 +163,9 @@ def reap_crop(
     if labels is None:
         result = to_raw(buffer, sow)
         if complete:
-            records.write(layout.reaped_raw, "reaped", {"result": result, "attrs": attrs})
+            records.write(
+                layout.reaped_raw, "reaped", {"result": result, "attrs": attrs}
+            )
     else:
         from .. import labelling, netcdf
 
@@ -213,8 +219,12 @@ def failures_json(failures: list) -> str:
     """Failures as a JSON string (for attributes)."""
     return json.dumps(
         [
-            {"index": f.index, "combo": repr(f.combo), "exc_type": f.exc_type,
-             "message": f.message}
+            {
+                "index": f.index,
+                "combo": repr(f.combo),
+                "exc_type": f.exc_type,
+                "message": f.message,
+            }
             for f in failures
         ]
     )

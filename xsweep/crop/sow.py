@@ -22,6 +22,9 @@ from . import fingerprint as fpr
 from . import records
 from .layout import CropLayout
 
+#: what a farmer tells about labelling its results (the farmer protocol)
+LABEL_ATTRS = ("var_names", "var_dims", "var_coords", "constants", "attrs")
+
 #: default batching: one combo per batch up to this many combos, then this many
 #: batches of balanced size
 DEFAULT_MAX_BATCHES = 1000
@@ -40,12 +43,15 @@ def choose_bounds(
     for label, v in (("batchsize", batchsize), ("num_batches", num_batches)):
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 1):
             raise ValueError(f"{label} must be a positive integer, got {v!r}")
-    if batchsize is not None and num_batches is not None:
-        if math.ceil(n / batchsize) != num_batches:
-            raise ValueError(
-                f"batchsize={batchsize} and num_batches={num_batches} do not fit "
-                f"{n} combos; give only one of them."
-            )
+    if (
+        batchsize is not None
+        and num_batches is not None
+        and math.ceil(n / batchsize) != num_batches
+    ):
+        raise ValueError(
+            f"batchsize={batchsize} and num_batches={num_batches} do not fit "
+            f"{n} combos; give only one of them."
+        )
     if batchsize is not None:
         return np.append(np.arange(0, n, batchsize, dtype=np.int64), n)
     k = min(n, num_batches if num_batches is not None else DEFAULT_MAX_BATCHES)
@@ -127,9 +133,7 @@ class SowRecord:
             return [(a, b)]
         idx = np.sort(self.order[a:b])
         breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-        return [
-            (int(r[0]), int(r[-1]) + 1) for r in np.split(idx, breaks) if len(r)
-        ]
+        return [(int(r[0]), int(r[-1]) + 1) for r in np.split(idx, breaks) if len(r)]
 
     def batch_of_flat(self) -> np.ndarray:
         """The batch id (from 1) of every flat index."""
@@ -162,7 +166,9 @@ def make_sow_record(
     seed = None
     order = None
     if shuffle is not False and shuffle is not None:
-        seed = int(shuffle) if not isinstance(shuffle, bool) else uuid.uuid4().int % 2**32
+        seed = (
+            int(shuffle) if not isinstance(shuffle, bool) else uuid.uuid4().int % 2**32
+        )
         dtype = np.int32 if n < 2**31 else np.int64
         order = np.random.default_rng(seed).permutation(n).astype(dtype)
     fn_fp = fpr.function_fingerprint(fn)
@@ -230,3 +236,75 @@ def read_sow(layout: CropLayout) -> SowRecord:
     if not isinstance(record, SowRecord):
         raise FileFormatError(f"{layout.sow_file} does not hold a sow record.")
     return record
+
+
+def sow(
+    layout: CropLayout,
+    kind: str,
+    combos: Any,
+    *,
+    fn: Callable | None,
+    farmer: Any,
+    constants: dict[str, Any] | None,
+    save_fn: bool | None,
+    batchsize: int | None,
+    num_batches: int | None,
+    shuffle: bool | int,
+) -> tuple[SowRecord, int]:
+    """Sow ``combos`` into the crop directory; the record and results removed.
+
+    Results of batches whose fingerprint is unchanged are kept; every other
+    result (and any reaped result) is removed once the new sow record is
+    written.
+    """
+    from .store import ResultStore
+
+    constants = {**(getattr(farmer, "constants", None) or {}), **(constants or {})}
+    resources = dict(getattr(farmer, "resources", None) or {})
+    if fn is not None:
+        from ..engine import check_signature
+
+        check_signature(fn, combos.names, constants, resources)
+    labels = {}
+    if farmer is not None:
+        labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
+        labels["constants"] = constants
+    record = make_sow_record(
+        combos,
+        kind,
+        constants,
+        resources,
+        fn,
+        save_fn if save_fn is not None else fn is not None,
+        batchsize=batchsize,
+        num_batches=num_batches,
+        shuffle=shuffle,
+        labels=labels,
+        farmer_kind=type(farmer).__name__ if farmer is not None else None,
+    )
+    write_sow(layout, record, fn)
+    keep = {(k, fp) for k, fp in enumerate(record.fingerprints, 1)}
+    removed = ResultStore(layout).remove_stale(keep)
+    for fp, path in layout.list_functions().items():
+        if fp != record.fn_fingerprint:
+            records.remove(path)
+    for path in (layout.reaped_dataset, layout.reaped_raw, layout.farmer_file):
+        records.remove(path)
+    if farmer is not None and hasattr(farmer, "merge_reaped"):
+        _save_farmer(layout, farmer)
+    return record, removed
+
+
+def _save_farmer(layout: CropLayout, farmer: Any) -> None:
+    """Save the farmer (for a later reap in another process), if picklable."""
+    import warnings
+
+    try:
+        records.write(layout.farmer_file, "farmer", farmer, what="farmer")
+    except Exception as e:
+        records.remove(layout.farmer_file)
+        warnings.warn(
+            f"could not save the farmer with the crop ({e}); reap from this "
+            "process (or give farmer= to Crop) to merge into its file.",
+            stacklevel=3,
+        )

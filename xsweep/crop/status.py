@@ -33,9 +33,11 @@ class CropStatus:
         ``num_batches``.
     failed_combos : int
         Combos that raised, over all batches.
-    failures : list
-        The most recent :class:`~xsweep.engine.Failure` records, as
-        ``(batch_id, failure)`` pairs.
+    failures : list of dict
+        The most recent failures: each :class:`~xsweep.engine.Failure`'s
+        fields as a dict (``index``, ``combo``, ``exc_type``, ``message``,
+        ``traceback``, ``host``, ``pid``, ``start``, ``duration``) plus its
+        ``batch_id``.
     batch_durations : list of float
         Seconds taken by done batches (of the results read, if any).
     first_start, last_finish : float or None
@@ -76,14 +78,31 @@ class CropStatus:
         """Plain JSON-friendly data (failures as dicts)."""
         out = asdict(self)
         out["failures"] = [
-            {"batch_id": bid, **_failure_dict(f)} for bid, f in self.failures
+            {**f, "combo": {k: _plain(v) for k, v in f["combo"].items()}}
+            for f in self.failures
         ]
         return out
 
 
-def _failure_dict(f: Any) -> dict[str, Any]:
-    keys = ("index", "combo", "exc_type", "message", "host", "pid", "start", "duration")
-    return {k: (repr(getattr(f, k)) if k == "combo" else getattr(f, k, None)) for k in keys}
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return repr(value)
+
+
+def failure_dict(batch_id: int, failure: Any) -> dict[str, Any]:
+    """A failure record as a plain dict, with its batch id."""
+    out = {"batch_id": batch_id}
+    out.update(
+        (k, getattr(failure, k, None))
+        for k in (
+            "index", "combo", "exc_type", "message", "traceback",
+            "host", "pid", "start", "duration",
+        )
+    )  # fmt: skip
+    return out
 
 
 def crop_status(
@@ -128,7 +147,7 @@ def crop_status(
     for k in failed_ids[-max_failures:]:
         with contextlib.suppress(Exception):
             rec = store.read(k, sow.fingerprints[k - 1])
-            status.failures += [(k, f) for f in rec["failures"]]
+            status.failures += [failure_dict(k, f) for f in rec["failures"]]
     status.failures = status.failures[-max_failures:]
     _timing(status, layout, store, times)
     return status

@@ -61,7 +61,9 @@ class ResultStore:
             return True
         return (batch_id, fp) in self.compact_index()
 
-    def snapshot(self, refresh_compacts: bool = True) -> tuple[set[Key], dict[Key, int]]:
+    def snapshot(
+        self, refresh_compacts: bool = True
+    ) -> tuple[set[Key], dict[Key, int]]:
         """All results present (any fingerprint) and failed-combo counts."""
         singles, markers = self.layout.list_results()
         present = set(singles) | set(self.compact_index(refresh=refresh_compacts))

@@ -69,7 +69,9 @@ def grow_on(
 ) -> GrowReport:
     """Submit ``num_tasks`` pullers to ``executor`` and wait for them."""
     futures = [
-        executor.submit(pull_task, location, fn_blob, heartbeat_timeout, uuid.uuid4().hex)
+        executor.submit(
+            pull_task, location, fn_blob, heartbeat_timeout, uuid.uuid4().hex
+        )
         for _ in range(num_tasks)
     ]
     report = GrowReport()
@@ -79,7 +81,10 @@ def grow_on(
 
 
 def grow_on_processes(
-    num_workers: int, location: str, fn_blob: bytes | None, heartbeat_timeout: float | None
+    num_workers: int,
+    location: str,
+    fn_blob: bytes | None,
+    heartbeat_timeout: float | None,
 ) -> GrowReport:
     """Grow with ``num_workers`` fresh local processes."""
     import multiprocessing
