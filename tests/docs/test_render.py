@@ -8,15 +8,15 @@ import sys
 from dataclasses import dataclass, field
 
 from xsweep.crop.render import describe_failure, render_html, render_text
+from xsweep.engine.failures import make_failure
 
 
-@dataclass
-class FakeFailure:
-    """Stands in for the engine's Failure record (only the fields we draw)."""
-
-    combo: dict
-    exc_type: str
-    message: str
+def failure(combo: dict, exc: BaseException):
+    """A real engine ``Failure`` record, from a real raised exception."""
+    try:
+        raise exc
+    except BaseException as caught:
+        return make_failure(0, combo, caught, start=1000.0, end=1000.5)
 
 
 @dataclass
@@ -98,7 +98,7 @@ def test_text_before_any_batch_finishes_says_there_is_no_estimate():
 
 def test_text_lists_latest_failures_with_combo_and_message():
     failures = [
-        (b, FakeFailure({"a": b, "b": "x"}, "ValueError", f"bad {b}\nsecond line"))
+        (b, failure({"a": b, "b": "x"}, ValueError(f"bad {b}\nsecond line")))
         for b in range(1, 9)
     ]
     text = render_text(FakeStatus(failures=failures))
@@ -158,7 +158,7 @@ class _Checker(html.parser.HTMLParser):
 
 
 def test_html_is_well_formed_and_escapes_messages():
-    failures = [(5, FakeFailure({"s": "<b>"}, "RuntimeError", "<script>x</script>"))]
+    failures = [(5, failure({"s": "<b>"}, RuntimeError("<script>x</script>")))]
     out = render_html(FakeStatus(failures=failures))
     assert "<script>" not in out
     checker = _Checker()
