@@ -20,8 +20,9 @@ def test_separate_python_processes_grow_then_reap_equals_direct_results(tmp_path
     assert crop.missing_results() == (1, 2, 3, 4)
     for batch in (1, 3):
         run_python(
-            "import xsweep; c = xsweep.Crop(name='add', parent_dir=%r); "
-            "xsweep.grow(%d, crop=c)" % (str(tmp_path), batch)
+            "import xsweep; "
+            f"c = xsweep.Crop(name='add', parent_dir={str(tmp_path)!r}); "
+            f"xsweep.grow({batch}, crop=c)"
         )
     assert crop.missing_results() == (2, 4)
     assert crop.completed_results() == (1, 3)
@@ -34,10 +35,11 @@ def test_growing_imports_no_xarray_pandas_or_matplotlib(tmp_path):
     crop = Crop(fn=add, parent_dir=tmp_path)
     crop.sow_combos(COMBOS)
     out = run_python(
-        "import sys, xsweep; c = xsweep.Crop(name='add', parent_dir=%r); "
+        "import sys, xsweep; "
+        f"c = xsweep.Crop(name='add', parent_dir={str(tmp_path)!r}); "
         "xsweep.grow(2, crop=c); "
         "print(sorted(m for m in ('xarray', 'pandas', 'matplotlib') "
-        "if m in sys.modules))" % str(tmp_path)
+        "if m in sys.modules))"
     )
     assert out.strip() == "[]"
     assert crop.completed_results() == (2,)

@@ -179,10 +179,10 @@ def test_truncated_garbled_and_unknown_version_files_name_themselves(tmp_path):
         len(body).to_bytes(8, "little") + hashlib.blake2b(body, digest_size=16).digest()
     )
     path.write_bytes(b"XSWEEPCROP\n" + header + body)
-    with pytest.raises(FileFormatError, match="version 99"):
+    with pytest.raises(FileFormatError, match=r"version 99"):
         records.read(path)
     crop.layout.sow_file.write_bytes(b"")
-    with pytest.raises(FileFormatError, match="sow.xsw"):
+    with pytest.raises(FileFormatError, match=r"sow\.xsw"):
         Crop(name="add", parent_dir=tmp_path)
 
 
@@ -193,7 +193,7 @@ def test_a_different_function_is_refused_and_a_missing_function_file_named(tmp_p
         crop.grow(1, fn=logged_add)
     sow = crop._read_sow()
     crop.layout.function_file(sow.fn_fingerprint).unlink()
-    with pytest.raises(CropError, match="function file .* is missing"):
+    with pytest.raises(CropError, match=r"function file .* is missing"):
         Crop(name="add", parent_dir=tmp_path).grow(1)
     crop.grow(1, fn=add)  # the right function can still be given
     assert crop.completed_results() == (1,)
