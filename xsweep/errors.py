@@ -47,3 +47,7 @@ class StaleResultError(CropError):
 
 class SchedulerError(XsweepError, RuntimeError):
     """A job script that cannot be generated or a submission that failed."""
+
+
+class MergeConflictError(XsweepError, ValueError):
+    """New results disagree with results already saved (``overwrite=None``)."""
