@@ -55,3 +55,7 @@ class FunctionMismatchError(CropError):
 
 class CropTimeoutError(CropError, TimeoutError):
     """Waiting for a crop's results took longer than the timeout."""
+
+
+class MergeConflictError(XsweepError, ValueError):
+    """New results disagree with results already saved (``overwrite=None``)."""
