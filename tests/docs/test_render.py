@@ -8,16 +8,15 @@ import sys
 from dataclasses import dataclass, field
 
 from xsweep.crop.render import describe_failure, render_html, render_text
+from xsweep.engine.failures import make_failure
 
 
-@dataclass
-class FakeFailure:
-    """Stands in for the engine's Failure record (only the fields we draw)."""
-
-    batch: int
-    combo: dict
-    exc_type: str
-    message: str
+def failure(combo: dict, exc: BaseException):
+    """A real engine ``Failure`` record, from a real raised exception."""
+    try:
+        raise exc
+    except BaseException as caught:
+        return make_failure(0, combo, caught, start=1000.0, end=1000.5)
 
 
 @dataclass
@@ -35,7 +34,11 @@ class FakeStatus:
     failures: list = field(default_factory=list)
     batch_durations: list = field(default_factory=lambda: [0.5] * 10)
     first_start: float | None = 1000.0
-    last_finish: float | None = 1005.0
+    last_finish: float | None = 1006.0
+    stale_claims: int = 0
+    sown: bool = True
+    reaped: bool = False
+    num_combos: int = 200
 
 
 def test_text_has_a_bar_per_state_sized_by_its_count():
@@ -54,8 +57,10 @@ def test_text_has_a_bar_per_state_sized_by_its_count():
 
 
 def test_text_estimates_time_left_from_wall_clock_throughput():
-    # 10 batches done in 5 s of wall-clock -> 2 batches/s; 8 not done -> 4 s.
+    # 10 done + 2 failed batches in 6 s of wall-clock -> 2 batches/s;
+    # 6 pending + 2 claimed left -> 4 s.
     text = render_text(FakeStatus())
+    assert "20 batches, 200 combos" in text
     assert "2 batches/s" in text
     assert "mean batch 0.5 s" in text
     assert "about 4.0 s left" in text
@@ -93,7 +98,7 @@ def test_text_before_any_batch_finishes_says_there_is_no_estimate():
 
 def test_text_lists_latest_failures_with_combo_and_message():
     failures = [
-        FakeFailure(b, {"a": b, "b": "x"}, "ValueError", f"bad {b}\nsecond line")
+        (b, failure({"a": b, "b": "x"}, ValueError(f"bad {b}\nsecond line")))
         for b in range(1, 9)
     ]
     text = render_text(FakeStatus(failures=failures))
@@ -109,6 +114,17 @@ def test_text_of_a_finished_crop_says_complete_and_ascii_works():
     assert "complete, mean batch 0.5 s" in text
     assert "#" * 30 in text
     assert not any(ord(c) > 127 for c in text)
+
+
+def test_unsown_crop_and_stale_claims_are_said_plainly():
+    unsown = FakeStatus(
+        num_batches=0, pending=0, claimed=0, done=0, failed=0, sown=False
+    )
+    assert render_text(unsown).endswith(": not sown yet")
+    assert "not sown yet" in render_html(unsown)
+    text = render_text(FakeStatus(stale_claims=3, reaped=True))
+    assert "20 batches, 200 combos, reaped" in text
+    assert "3 stale claims (grower dead or silent)" in text
 
 
 def test_failure_records_may_be_mappings():
@@ -142,7 +158,7 @@ class _Checker(html.parser.HTMLParser):
 
 
 def test_html_is_well_formed_and_escapes_messages():
-    failures = [FakeFailure(5, {"s": "<b>"}, "RuntimeError", "<script>x</script>")]
+    failures = [(5, failure({"s": "<b>"}, RuntimeError("<script>x</script>")))]
     out = render_html(FakeStatus(failures=failures))
     assert "<script>" not in out
     checker = _Checker()
@@ -155,10 +171,10 @@ def test_html_is_well_formed_and_escapes_messages():
     assert "width:50.000%" in out  # the done segment
 
 
-def test_render_imports_only_the_standard_library():
+def test_render_imports_no_xarray_pandas_or_matplotlib():
     code = (
         "import sys, xsweep.crop.render; "
-        "print(sorted(m for m in ('xarray', 'numpy', 'pandas', 'matplotlib') "
+        "print(sorted(m for m in ('xarray', 'pandas', 'matplotlib') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

@@ -50,10 +50,11 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
     """
     full, empty = ("#", ".") if ascii else ("\u2588", "\u00b7")
     total = _int(status, "num_batches")
-    lines = [
-        f"crop {_get(status, 'name')!r} at {_get(status, 'location')}: "
-        f"{total} batch{'es' if total != 1 else ''}"
-    ]
+    lines = [f"crop {_get(status, 'name')!r} at {_get(status, 'location')}: "]
+    if not _sown(status):
+        lines[0] += "not sown yet"
+        return "\n".join(lines)
+    lines[0] += _headline(status)
     for state in STATES:
         count = _int(status, state)
         filled = _cells(count, total, width)
@@ -68,6 +69,8 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
             f"(rerun them with: xsweep retry {_get(status, 'location')})"
         )
     lines.append("  " + progress_summary(status))
+    if _int(status, "stale_claims"):
+        lines.append("  " + _stale_text(status))
     failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
     if failures:
         lines.append("  latest failures:")
@@ -91,6 +94,13 @@ def render_html(status: Any) -> str:
     """
     esc = html.escape
     total = _int(status, "num_batches")
+    header = (
+        f"<div><b>Crop</b> <code>{esc(str(_get(status, 'name')))}</code> &middot; "
+        f"{esc(_headline(status) if _sown(status) else 'not sown yet')} &middot; "
+        f"<code>{esc(str(_get(status, 'location')))}</code></div>"
+    )
+    if not _sown(status):
+        return f'<div class="xsweep-crop" style="font-family:sans-serif">{header}</div>'
     segments = "".join(
         f'<div title="{state}: {_int(status, state)}" style="width:'
         f"{100 * _int(status, state) / total if total else 0:.3f}%;"
@@ -101,14 +111,14 @@ def render_html(status: Any) -> str:
     parts = [
         '<div class="xsweep-crop" style="font-family:sans-serif;font-size:13px;'
         'max-width:560px">',
-        f"<div><b>Crop</b> <code>{esc(str(_get(status, 'name')))}</code> "
-        f"&middot; {total} batches &middot; "
-        f"<code>{esc(str(_get(status, 'location')))}</code></div>",
+        header,
         '<div style="display:flex;height:14px;margin:4px 0;border:1px solid #999;'
         f'background:#eee">{segments}</div>',
         f'<table style="border-collapse:collapse">{rows}</table>',
         f"<div>{esc(progress_summary(status))}</div>",
     ]
+    if _int(status, "stale_claims"):
+        parts.append(f"<div>{esc(_stale_text(status))}</div>")
     failed_combos = _int(status, "failed_combos")
     failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
     if failed_combos or failures:
@@ -127,10 +137,11 @@ def render_html(status: Any) -> str:
 def progress_summary(status: Any) -> str:
     """One line on throughput and the time left, from the measured batches.
 
-    The throughput is the number of done batches over the wall-clock time from
-    the first start to the last finish, so it counts every grower at once. With
-    a single done batch it falls back on that batch's duration. The time left
-    is the batches not yet done (pending and claimed) at that rate.
+    The throughput is the number of grown batches (done or failed: both are
+    finished) over the wall-clock time from the first start to the last
+    finish, so it counts every grower at once. With a single grown batch it
+    falls back on that batch's duration. The time left is the batches not yet
+    grown (pending and claimed) at that rate.
 
     Parameters
     ----------
@@ -162,16 +173,20 @@ def describe_failure(failure: Any) -> str:
 
     Parameters
     ----------
-    failure : Failure or Mapping
-        A failure record (attributes or keys ``batch``, ``combo``,
-        ``exc_type``, ``message``; close variants are accepted).
+    failure : (int, Failure) or Failure or Mapping
+        A ``(batch_id, failure)`` pair as in ``CropStatus.failures``, or a
+        failure record alone (attributes or keys ``combo``, ``exc_type``,
+        ``message``, optionally ``batch_id``), as in ``status --json``.
 
     Returns
     -------
     str
         For instance ``"batch 3, a=1, b=2: ValueError: b must be positive"``.
     """
-    batch = _field(failure, "batch", "batch_id", "batch_number")
+    batch = None
+    if isinstance(failure, tuple | list) and len(failure) == 2:
+        batch, failure = failure
+    batch = _field(failure, "batch_id", "batch") if batch is None else batch
     combo = _field(failure, "combo", "params")
     exc_type = _field(failure, "exc_type", "error_type", "exception", "type")
     message = _field(failure, "message", "msg", "error")
@@ -185,6 +200,30 @@ def describe_failure(failure: Any) -> str:
     if len(first_line) > 200:
         first_line = first_line[:199] + "\u2026"
     return f"{', '.join(where)}: {first_line}" if where else first_line
+
+
+def _sown(status: Any) -> bool:
+    sown = _get(status, "sown")
+    return bool(sown) if sown is not None else bool(_int(status, "num_batches"))
+
+
+def _headline(status: Any) -> str:
+    total = _int(status, "num_batches")
+    text = f"{total} batch{'es' if total != 1 else ''}"
+    combos = _int(status, "num_combos")
+    if combos:
+        text += f", {combos} combo{'s' if combos != 1 else ''}"
+    if _get(status, "reaped"):
+        text += ", reaped"
+    return text
+
+
+def _stale_text(status: Any) -> str:
+    stale = _int(status, "stale_claims")
+    return (
+        f"{stale} stale claim{'s' if stale != 1 else ''} (grower dead or silent): "
+        "counted as pending, the next grower takes over"
+    )
 
 
 def _html_row(state: str, count: int, total: int) -> str:
@@ -204,12 +243,12 @@ def _html_row(state: str, count: int, total: int) -> str:
 
 def _rate(status: Any, durations: Sequence[float]) -> float | None:
     """Done batches per second over the whole crop, or None if unmeasured."""
-    done = _int(status, "done")
-    if not done:
+    grown = _int(status, "done") + _int(status, "failed")
+    if not grown:
         return None
     first, last = _get(status, "first_start"), _get(status, "last_finish")
-    if done > 1 and first is not None and last is not None and last > first:
-        return done / (last - first)
+    if grown > 1 and first is not None and last is not None and last > first:
+        return grown / (last - first)
     mean = _mean(durations)
     return 1 / mean if mean > 0 else None
 
