@@ -96,20 +96,36 @@ def finish(
     return codes
 
 
-def wait_for(
-    condition: Callable[[], Any], timeout: float = 30, what: str = "condition"
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; return that."""
+def poll(condition: Callable[[], Any], timeout: float) -> Any:
+    """Poll ``condition`` until it returns something truthy (returned) or
+    ``timeout`` seconds pass (then its last, falsy, value is returned)."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
         value = condition()
-        if value:
+        if value or time.monotonic() > deadline:
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float = 30, what: str = "condition"
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; return that."""
+    value = poll(condition, timeout)
+    if not value:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return value
+
+
+def holds_claim(location: Path, pid: int) -> bool:
+    """Whether process ``pid`` holds a claim in the crop at ``location``."""
+    from xsweep.crop.claims import read_claim
+    from xsweep.crop.layout import CropLayout
+
+    claims = CropLayout(Path(location)).list_claims().values()
+    return any((read_claim(path) or {}).get("pid") == pid for path in claims)
 
 
 def files_in(directory: Path) -> list[str]:
