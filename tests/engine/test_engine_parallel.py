@@ -1,0 +1,100 @@
+import concurrent.futures
+import multiprocessing
+import os
+
+import numpy as np
+import pytest
+
+from xsweep.engine import run
+from xsweep.errors import ComboFailedError
+
+COMBOS = {"x": np.linspace(0, 1, 13), "n": range(17)}
+
+
+def work(x, n):
+    if n == 5 and x > 0.5:
+        raise ArithmeticError(f"n={n}")
+    if n == 3:
+        return x + 1j, "s" * n, os.getpid()
+    return x * n, "s" * n, os.getpid()
+
+
+def check_same(parallel, sequential):
+    for name in ("a", "b"):
+        got, want = parallel.arrays[name], sequential.arrays[name]
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert parallel.missing == sequential.missing
+    key = [(f.index, f.combo, f.exc_type, f.message) for f in parallel.failures]
+    assert sorted(key, key=str) == sorted(
+        [(f.index, f.combo, f.exc_type, f.message) for f in sequential.failures],
+        key=str,
+    )
+
+
+def sweep(**kwargs):
+    return run(work, COMBOS, var_names=["a", "b", "pid"], on_error="record", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sequential():
+    return sweep()
+
+
+def test_loky_workers_equal_sequential(sequential):
+    result = sweep(num_workers=2, in_process_below=0, chunksize=7)
+    check_same(result, sequential)
+    assert set(np.unique(result.arrays["pid"])) - {os.getpid()}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: concurrent.futures.ProcessPoolExecutor(2),
+        lambda: concurrent.futures.ThreadPoolExecutor(2),
+        lambda: multiprocessing.get_context("spawn").Pool(2),
+    ],
+    ids=["process-pool", "thread-pool", "multiprocessing-pool"],
+)
+def test_executors_equal_sequential(sequential, make):
+    executor = make()
+    try:
+        check_same(sweep(executor=executor, in_process_below=0), sequential)
+    finally:
+        if hasattr(executor, "shutdown"):
+            executor.shutdown()
+        else:
+            executor.terminate()
+
+
+def test_raise_in_a_worker_names_the_combo():
+    with pytest.raises(ComboFailedError, match="'n': 5") as info:
+        run(work, COMBOS, num_workers=2, in_process_below=0, var_names=list("abc"))
+    assert isinstance(info.value.__cause__, ArithmeticError)
+
+
+def test_trivial_sweeps_stay_in_this_process():
+    buffer = run(lambda i: os.getpid(), {"i": range(1000)}, num_workers=2)
+    assert set(buffer.result.tolist()) == {os.getpid()}
+
+
+@pytest.mark.dask
+def test_dask_local_cluster_equals_sequential(sequential):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            processes=True,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        check_same(sweep(executor=client, in_process_below=0), sequential)
+
+
+def test_progress_bar_counts_every_combo(capsys):
+    run(work, {"x": [0.1], "n": range(6)}, on_error="record", verbosity=2)
+    err = capsys.readouterr().err
+    assert "6/6" in err and "failed=0" in err

@@ -1,0 +1,354 @@
+"""Combos and cases: what a sweep runs over, and the flat index of each point.
+
+A :class:`Grid` is the ordered (C-order) product of a few named value lists; a
+:class:`Cases` is an explicit list of argument tuples. Both map a flat index to
+one combo (``.combo(i)``) and stream ranges of combos as value tuples
+(``.iter_range(start, stop)``), so a sweep of 1e7 points never builds 1e7
+dictionaries. Pure Python and numpy only: this module is imported by every
+grow process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidCombosError
+
+__all__ = [
+    "Cases",
+    "Grid",
+    "check_names_disjoint",
+    "parse_cases",
+    "parse_combos",
+]
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _as_values(name: str, values: Any) -> tuple:
+    """The values of one dimension as a tuple, or a clear error."""
+    if isinstance(values, (str, bytes, Mapping, set, frozenset)) or not isinstance(
+        values, Iterable
+    ):
+        raise InvalidCombosError(
+            f"the values for combo dimension {name!r} must be a sequence (list, "
+            f"tuple, range or 1-D array), got {_short(values)} of type "
+            f"{type(values).__name__}. Wrap a single value as [{_short(values)}], "
+            "or pass it in constants= if it should not be a dimension."
+        )
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        raise InvalidCombosError(
+            f"the values for combo dimension {name!r} must be 1-D, got an array "
+            f"of shape {values.shape}."
+        )
+    values = tuple(values)
+    if not values:
+        raise InvalidCombosError(
+            f"combo dimension {name!r} has no values: give it at least one."
+        )
+    _check_unique(name, values)
+    return values
+
+
+def _check_unique(name: str, values: tuple) -> None:
+    seen: dict[Any, int] = {}
+    for position, value in enumerate(values):
+        try:
+            first = seen.setdefault(value, position)
+        except TypeError:  # unhashable values (lists, arrays): not checked
+            return
+        if first != position:
+            raise InvalidCombosError(
+                f"combo dimension {name!r} has the value {_short(value)} twice "
+                f"(positions {first} and {position}); each value of a dimension "
+                "labels one coordinate, so remove the duplicate."
+            )
+
+
+def _check_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidCombosError(
+            f"{what} names must be non-empty strings, got {_short(name)}."
+        )
+    return name
+
+
+class Grid:
+    """The C-order product of named value lists.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The dimension names, outermost first.
+    values : sequence of sequences
+        The values of each dimension, in the same order as ``names``.
+
+    Examples
+    --------
+    >>> g = Grid(["x", "y"], [[1, 2], "ab"])
+    >>> g.shape, g.size, g.combo(3)
+    ((2, 2), 4, {'x': 2, 'y': 'b'})
+    >>> list(g.iter_range(1, 3))
+    [(1, 'b'), (2, 'a')]
+    """
+
+    def __init__(self, names: Sequence[str], values: Sequence[Sequence]) -> None:
+        names = tuple(_check_name(n, "combo") for n in names)
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise InvalidCombosError(f"combo names given more than once: {dupes}.")
+        if len(values) != len(names):
+            raise InvalidCombosError(
+                f"{len(names)} combo names but {len(values)} value lists."
+            )
+        self.names: tuple[str, ...] = names
+        self.values: tuple[tuple, ...] = tuple(
+            _as_values(n, v) for n, v in zip(names, values, strict=False)
+        )
+        self.shape: tuple[int, ...] = tuple(len(v) for v in self.values)
+        self.size: int = math.prod(self.shape)
+        # strides[k]: how many flat positions one step along dimension k moves
+        self._strides = tuple(math.prod(self.shape[k + 1 :]) for k in range(len(names)))
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        dims = ", ".join(
+            f"{n}: {s}" for n, s in zip(self.names, self.shape, strict=False)
+        )
+        return f"Grid({dims}; {self.size} combos)"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Grid)
+            and self.names == other.names
+            and self.values == other.values
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.shape))
+
+    def _check_index(self, i: int) -> int:
+        i = int(i)
+        if not 0 <= i < self.size:
+            raise IndexError(f"flat index {i} out of range for {self.size} combos")
+        return i
+
+    def multi_index(self, i: int) -> tuple[int, ...]:
+        """The position of flat index ``i`` along each dimension."""
+        i = self._check_index(i)
+        out = []
+        for stride, n in zip(self._strides, self.shape, strict=False):
+            out.append((i // stride) % n)
+        return tuple(out)
+
+    def flat_index(self, multi_index: Sequence[int]) -> int:
+        """The flat (C-order) index of a position along each dimension."""
+        return sum(int(k) * s for k, s in zip(multi_index, self._strides, strict=False))
+
+    def args(self, i: int) -> tuple:
+        """The values of combo ``i``, as a tuple in ``names`` order."""
+        return tuple(
+            v[k] for v, k in zip(self.values, self.multi_index(i), strict=False)
+        )
+
+    def combo(self, i: int) -> dict[str, Any]:
+        """The ``i``-th combo (C order) as a ``{name: value}`` dict."""
+        return dict(zip(self.names, self.args(i), strict=False))
+
+    def iter_range(self, start: int = 0, stop: int | None = None) -> Iterator[tuple]:
+        """Stream the value tuples of flat indices ``start..stop`` (C order).
+
+        Nothing is materialised: each tuple is built as it is consumed.
+        """
+        stop = self.size if stop is None else min(int(stop), self.size)
+        start = max(int(start), 0)
+        if start >= stop:
+            return iter(())
+        return _product_range(self.values, start, stop)
+
+
+def _product_range(values: tuple[tuple, ...], start: int, stop: int) -> Iterator:
+    """The value tuples of flat positions ``start..stop`` of a C-order product."""
+    if not values:
+        return iter([()])
+    if start == 0 and stop == math.prod(len(v) for v in values):
+        return itertools.product(*values)
+    head, rest = values[0], values[1:]
+    inner = math.prod(len(v) for v in rest)
+    i0, r0 = divmod(start, inner)
+    i1, r1 = divmod(stop, inner)
+    pieces: list[Iterator] = []
+    if i0 == i1:  # start and stop inside the same outer row
+        return _prefixed(head[i0], _product_range(rest, r0, r1))
+    if r0:
+        pieces.append(_prefixed(head[i0], _product_range(rest, r0, inner)))
+        i0 += 1
+    if i1 > i0:
+        pieces.append(itertools.product(head[i0:i1], *rest))
+    if r1:
+        pieces.append(_prefixed(head[i1], _product_range(rest, 0, r1)))
+    return itertools.chain.from_iterable(pieces)
+
+
+def _prefixed(value: Any, tails: Iterator[tuple]) -> Iterator[tuple]:
+    return ((value, *tail) for tail in tails)
+
+
+class Cases:
+    """An explicit list of cases: argument tuples for the same names.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The argument names (``fn_args``).
+    cases : sequence of tuples
+        One tuple of values per case, in ``names`` order.
+    """
+
+    def __init__(self, names: Sequence[str], cases: Sequence[Sequence]) -> None:
+        names = tuple(_check_name(n, "fn_args") for n in names)
+        if len(set(names)) != len(names):
+            raise InvalidCombosError(f"fn_args has a repeated name: {names}.")
+        self.names: tuple[str, ...] = names
+        rows = []
+        for i, case in enumerate(cases):
+            row = tuple(case)
+            if len(row) != len(names):
+                raise InvalidCombosError(
+                    f"case {i} ({_short(case)}) has {len(row)} values but fn_args "
+                    f"names {len(names)}: {list(names)}."
+                )
+            rows.append(row)
+        _check_unique("cases", tuple(rows))
+        self.cases: list[tuple] = rows
+        self.size: int = len(rows)
+        self.shape: tuple[int, ...] = (self.size,)
+
+    @property
+    def ndim(self) -> int:
+        """Always 1: cases run along a single flat dimension."""
+        return 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"Cases({', '.join(self.names)}; {self.size} cases)"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Cases)
+            and self.names == other.names
+            and self.cases == other.cases
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.size))
+
+    def args(self, i: int) -> tuple:
+        """The values of case ``i``, in ``names`` order."""
+        return self.cases[int(i)]
+
+    def combo(self, i: int) -> dict[str, Any]:
+        """Case ``i`` as a ``{name: value}`` dict."""
+        return dict(zip(self.names, self.cases[int(i)], strict=False))
+
+    def iter_range(self, start: int = 0, stop: int | None = None) -> Iterator[tuple]:
+        """Stream the value tuples of cases ``start..stop``."""
+        stop = self.size if stop is None else min(int(stop), self.size)
+        return itertools.islice(self.cases, max(int(start), 0), stop)
+
+
+def parse_combos(combos: Any) -> Grid:
+    """Turn user input into a :class:`Grid`.
+
+    Parameters
+    ----------
+    combos : dict, sequence of (name, values) pairs, or Grid
+        Each dimension's values must be a sequence (list, tuple, range, 1-D
+        array); the first dimension is the outermost.
+
+    Raises
+    ------
+    InvalidCombosError
+        For scalar values, empty or 2-D values, repeated names, or a value that
+        appears twice in one dimension.
+    """
+    if isinstance(combos, Grid):
+        return combos
+    if combos is None:
+        return Grid((), ())
+    if isinstance(combos, Mapping):
+        items = list(combos.items())
+    else:
+        try:
+            items = [tuple(pair) for pair in combos]
+        except TypeError:
+            items = None
+        if items is None or any(len(pair) != 2 for pair in items):
+            raise InvalidCombosError(
+                "combos must be a dict {name: values} or a sequence of "
+                f"(name, values) pairs, got {_short(combos)}."
+            )
+    return Grid([name for name, _ in items], [values for _, values in items])
+
+
+def parse_cases(fn_args: str | Sequence[str], cases: Iterable) -> Cases:
+    """Turn ``fn_args`` and ``cases`` into :class:`Cases`.
+
+    Parameters
+    ----------
+    fn_args : str or sequence of str
+        The argument names. A single string means each case is one value.
+    cases : iterable
+        One tuple per case (or one value per case if ``fn_args`` is a str).
+    """
+    if isinstance(cases, Cases):
+        return cases
+    if isinstance(fn_args, str):
+        return Cases((fn_args,), [(c,) for c in cases])
+    names = tuple(fn_args)
+    rows = []
+    for case in cases:
+        if isinstance(case, (str, bytes)) or not isinstance(case, Iterable):
+            if len(names) != 1:
+                raise InvalidCombosError(
+                    f"each case must be a tuple of {len(names)} values for "
+                    f"{list(names)}, got {_short(case)}."
+                )
+            case = (case,)
+        rows.append(case)
+    return Cases(names, rows)
+
+
+def check_names_disjoint(**groups: Iterable[str] | None) -> None:
+    """Raise if any name appears in two groups (e.g. combos and constants).
+
+    Examples
+    --------
+    >>> check_names_disjoint(combos=["x"], constants={"y": 1}, resources=None)
+    """
+    owner: dict[str, str] = {}
+    for group, names in groups.items():
+        for name in names or ():
+            if name in owner:
+                raise InvalidCombosError(
+                    f"{name!r} is given both in {owner[name]} and in {group}; "
+                    "each argument must come from exactly one place."
+                )
+            owner[name] = group

@@ -1,0 +1,212 @@
+"""``run``: a whole sweep into an :class:`OutputBuffer`, here or on workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..combos import Cases, Grid, check_names_disjoint, parse_combos
+from .chunks import guided_chunks, next_sequential_size
+from .failures import raise_combo_failed
+from .outputs import OutputBuffer
+from .parallel import (
+    Dispatch,
+    default_num_workers,
+    executor_size,
+    load_exception,
+    local_executor,
+)
+from .progress import Progress
+from .sequential import run_range
+from .validate import check_signature
+
+#: Below this estimated total time (seconds) a sweep runs in this process even
+#: when workers were asked for: dispatching would cost more than it saves.
+IN_PROCESS_BELOW = 0.1
+#: How long to run combos in this process to estimate their cost.
+PROBE_SECONDS = 0.01
+
+
+def _workers(num_workers: int | None, parallel: bool, executor: Any) -> int:
+    if executor is not None:
+        return executor_size(executor)
+    if num_workers is None and parallel:
+        return default_num_workers()
+    return int(num_workers or 1)
+
+
+def run(
+    fn: Callable,
+    combos: Any,
+    *,
+    constants: Mapping[str, Any] | None = None,
+    resources: Mapping[str, Any] | None = None,
+    var_names: str | Sequence[str] | None = None,
+    var_dims: Mapping[str, Sequence[str]] | None = None,
+    var_coords: Mapping[str, Sequence] | None = None,
+    on_error: str = "raise",
+    num_workers: int | None = None,
+    parallel: bool = False,
+    executor: Any = None,
+    verbosity: int = 0,
+    chunksize: int | None = None,
+    in_process_below: float | None = None,
+    desc: str | None = None,
+) -> OutputBuffer:
+    """Run ``fn`` over every combo and collect the results in numpy arrays.
+
+    Parameters
+    ----------
+    fn : callable
+        Called as ``fn(**combo, **constants, **resources)``.
+    combos : Grid, Cases, dict or sequence of (name, values) pairs
+        What to run over.
+    constants, resources : dict, optional
+        Extra keyword arguments for every call.
+    var_names, var_dims, var_coords
+        The outputs; see :class:`OutputBuffer`.
+    on_error : {"raise", "record"}
+        ``"raise"`` stops at the first failing combo with
+        :class:`~xsweep.errors.ComboFailedError`; ``"record"`` keeps going,
+        leaves NaN for failed combos and lists them in ``buffer.failures``.
+    num_workers : int, optional
+        Run on this many local worker processes (loky, reused between runs).
+    parallel : bool
+        Use every core (when ``num_workers`` is not given).
+    executor : optional
+        Any object with ``submit`` (``concurrent.futures``, dask ``Client``)
+        or ``apply_async`` (``multiprocessing.Pool``, ipyparallel views).
+    verbosity : {0, 1, 2}
+        0 silent, 1 a progress bar, 2 a bar with failures and the last combo.
+    chunksize : int, optional
+        Combos per task sent to workers (default: guided sizes).
+    in_process_below : float, optional
+        With workers, combos are first run here for ~10 ms to estimate their
+        cost; if the whole sweep is estimated to take less than this many
+        seconds (default :data:`IN_PROCESS_BELOW`), it finishes here instead
+        of paying for dispatch. ``0`` skips the estimate and sends every
+        combo to the workers.
+    desc : str, optional
+        Label of the progress bar.
+
+    Returns
+    -------
+    OutputBuffer
+        The results, with ``.arrays``, ``.failures`` and ``.missing``.
+    """
+    if not isinstance(combos, (Grid, Cases)):
+        combos = parse_combos(combos)
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
+    check_names_disjoint(combos=combos.names, constants=constants, resources=resources)
+    check_signature(fn, combos.names, constants, resources)
+    extra = {**(constants or {}), **(resources or {})}
+    buffer = OutputBuffer(combos, var_names, var_dims, var_coords)
+    workers = _workers(num_workers, parallel, executor)
+    threshold = IN_PROCESS_BELOW if in_process_below is None else in_process_below
+    with Progress(combos.size, verbosity, desc) as progress:
+        sweep = _Sweep(fn, combos, extra, on_error, buffer, progress)
+        if workers <= 1 and executor is None:
+            sweep.here(combos.size)
+        else:
+            if threshold > 0:
+                sweep.here(combos.size, budget=PROBE_SECONDS)
+            if threshold > 0 and sweep.estimate() < threshold:
+                sweep.here(combos.size)
+            else:
+                help_start = executor is None
+                if executor is None:
+                    executor = local_executor(workers)
+                sweep.dispatch(executor, workers, chunksize, help_start)
+    return buffer
+
+
+class _Sweep:
+    """The state of one run: where it got to and how fast combos go."""
+
+    def __init__(
+        self,
+        fn: Callable,
+        combos: Any,
+        extra: dict,
+        on_error: str,
+        buffer: OutputBuffer,
+        progress: Progress,
+    ) -> None:
+        self.fn, self.combos, self.extra = fn, combos, extra
+        self.on_error, self.buffer, self.progress = on_error, buffer, progress
+        self.position = 0
+        self.seconds = 0.0
+
+    def per_combo(self) -> float:
+        """Measured seconds per combo so far."""
+        return self.seconds / self.position if self.position else 0.0
+
+    def estimate(self) -> float:
+        """Estimated seconds to run every combo in this process."""
+        return self.per_combo() * self.combos.size
+
+    def _put(self, block: Any) -> None:
+        self.buffer.put_block(block.start, block)
+        last = (
+            self.combos.combo(block.stop - 1) if self.progress.verbosity > 1 else None
+        )
+        self.progress.update(block.size, len(self.buffer.failures), last)
+
+    def here(self, stop: int, budget: float | None = None) -> None:
+        """Run combos from the current position in this process.
+
+        With ``budget``, stop once that many seconds have been spent.
+        """
+        t0 = time.perf_counter()
+        while self.position < stop:
+            size = next_sequential_size(
+                self.position, self.per_combo(), stop - self.position
+            )
+            block, _ = run_range(
+                self.fn,
+                self.combos,
+                self.position,
+                self.position + size,
+                self.extra,
+                self.on_error,
+            )
+            self._put(block)
+            self.position = block.stop
+            self.seconds += block.duration
+            if budget is not None and time.perf_counter() - t0 >= budget:
+                return
+
+    def dispatch(
+        self, executor: Any, workers: int, chunksize: int | None, help_start: bool
+    ) -> None:
+        """Run the rest of the combos as tasks on ``executor``.
+
+        With ``help_start``, this process also runs chunks until the executor
+        answers (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
+        """
+        if self.position >= self.combos.size:
+            return
+        mode = "stop" if self.on_error == "raise" else "record"
+        dispatch = Dispatch(executor, self.fn, self.combos, self.extra, mode)
+        chunks = guided_chunks(
+            self.position, self.combos.size, workers, self.per_combo(), chunksize
+        )
+        helper = None
+        if help_start:
+
+            def helper(start: int, stop: int) -> tuple:
+                return run_range(self.fn, self.combos, start, stop, self.extra, mode)
+
+        try:
+            for block, exc in dispatch.run(chunks, 2 * workers, helper):
+                if mode == "stop" and block.failures:
+                    dispatch.cancel()
+                    raise_combo_failed(
+                        block.failures[0], self.combos.size, load_exception(exc)
+                    )
+                self._put(block)
+        finally:
+            dispatch.cancel()
+        self.position = self.combos.size

@@ -1,0 +1,233 @@
+"""Sending chunks of combos to workers: local processes or any executor.
+
+A task is tiny: a key, the cloudpickled ``(fn, combos, extra, mode)`` payload
+and a flat index range. Each worker unpickles a payload once (cached by key)
+and rebuilds its combos from the grid itself. Results come back as
+:class:`~xsweep.engine.block.Block` objects (numpy columns).
+
+Executors understood:
+
+- anything with ``submit(fn, *args)`` returning futures with ``.result()``
+  (``concurrent.futures``, ``dask.distributed.Client``, ipyparallel
+  executors, loky);
+- ``multiprocessing.Pool`` and ipyparallel views (``apply_async``; results
+  through ``.get()``).
+
+Thread pools get the objects themselves: nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .block import Block
+from .sequential import run_range
+from .validate import pickle_payload
+
+#: Unpickled payloads in this worker, by key (a few sweeps at most).
+_PAYLOADS: collections.OrderedDict[str, tuple] = collections.OrderedDict()
+_MAX_PAYLOADS = 4
+
+
+def _load_payload(key: str, payload: bytes) -> tuple:
+    found = _PAYLOADS.get(key)
+    if found is None:
+        import cloudpickle
+
+        found = cloudpickle.loads(payload)
+        _PAYLOADS[key] = found
+        while len(_PAYLOADS) > _MAX_PAYLOADS:
+            _PAYLOADS.popitem(last=False)
+    return found
+
+
+def run_chunk(key: str, payload: bytes, start: int, stop: int) -> tuple:
+    """Worker side: run one chunk of a pickled sweep.
+
+    Returns ``(block, exception_bytes)``; the second is the pickled exception
+    that stopped the block (``"stop"`` mode), when it pickles, else ``None``.
+    """
+    fn, combos, extra, mode = _load_payload(key, payload)
+    block, exc = run_range(fn, combos, start, stop, extra, mode)
+    return block, _dump_exception(exc)
+
+
+def run_chunk_local(
+    fn: Callable, combos: Any, extra: Mapping, mode: str, start: int, stop: int
+) -> tuple:
+    """Thread side: run one chunk with the objects themselves."""
+    return run_range(fn, combos, start, stop, extra, mode)
+
+
+def _dump_exception(exc: BaseException | None) -> bytes | None:
+    if exc is None:
+        return None
+    import cloudpickle
+
+    try:
+        data = cloudpickle.dumps(exc)
+        cloudpickle.loads(data)
+    except Exception:
+        return None
+    return data
+
+
+def load_exception(data: Any) -> BaseException | None:
+    """The exception returned by a task (pickled or not), if any."""
+    if data is None or isinstance(data, BaseException):
+        return data
+    import cloudpickle
+
+    return cloudpickle.loads(data)
+
+
+def local_executor(num_workers: int) -> Any:
+    """A warm, reusable pool of ``num_workers`` local worker processes (loky).
+
+    Loky pickles with cloudpickle (functions defined in ``__main__`` or a
+    notebook work) and keeps its workers alive between sweeps.
+    """
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=num_workers, reuse=True)
+
+
+def default_num_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def is_thread_executor(executor: Any) -> bool:
+    """Whether ``executor`` runs tasks in this process (no pickling needed)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from multiprocessing.pool import ThreadPool
+
+    return isinstance(executor, (ThreadPoolExecutor, ThreadPool))
+
+
+def executor_size(executor: Any) -> int:
+    """A best guess of how many tasks ``executor`` runs at once."""
+    for attr in ("_max_workers", "_processes"):
+        value = getattr(executor, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    ncores = getattr(executor, "ncores", None)  # dask.distributed.Client
+    if callable(ncores):
+        try:
+            return max(1, sum(ncores().values()))
+        except Exception:
+            pass
+    return default_num_workers()
+
+
+class Dispatch:
+    """Submit chunk tasks to ``executor`` and yield their results.
+
+    Parameters
+    ----------
+    executor : object
+        See the module docstring.
+    fn, combos, extra, mode
+        The sweep (``mode`` as in :func:`~xsweep.engine.sequential.run_range`).
+    """
+
+    def __init__(
+        self, executor: Any, fn: Callable, combos: Any, extra: Mapping, mode: str
+    ) -> None:
+        self.executor = executor
+        self.threads = is_thread_executor(executor)
+        self.local_args = (fn, combos, dict(extra), mode)
+        self.key = uuid.uuid4().hex
+        self.payload = None if self.threads else pickle_payload(self.local_args, fn)
+        self.live: list[Any] = []
+
+    def _call(self, task: Callable, args: tuple) -> Any:
+        executor = self.executor
+        if hasattr(executor, "submit"):
+            return executor.submit(task, *args)
+        from multiprocessing.pool import Pool
+
+        if isinstance(executor, Pool):
+            return executor.apply_async(task, args)
+        if hasattr(executor, "apply_async"):  # ipyparallel views
+            return executor.apply_async(task, *args)
+        raise TypeError(
+            f"executor {executor!r} has neither submit() nor apply_async(): pass a "
+            "concurrent.futures executor, a dask Client, a multiprocessing Pool "
+            "or an ipyparallel view."
+        )
+
+    def _submit(self, start: int, stop: int) -> Any:
+        if self.threads:
+            return self._call(run_chunk_local, (*self.local_args, start, stop))
+        return self._call(run_chunk, (self.key, self.payload, start, stop))
+
+    def run(
+        self,
+        chunks: list[tuple[int, int]],
+        in_flight: int,
+        helper: Callable[[int, int], tuple[Block, Any]] | None = None,
+    ) -> Iterator[tuple[Block, Any]]:
+        """Yield ``(block, exception)`` for every chunk, as they finish.
+
+        At most ``in_flight`` tasks are submitted at a time. With ``helper``,
+        this process runs chunks from the end of the queue itself until the
+        executor has answered a first trivial task: a cold pool of workers
+        costs a few hundred milliseconds to start, which this process spends
+        computing instead of waiting.
+        """
+        pending = collections.deque(chunks)
+        hello = self._call(os.getpid, ()) if helper and len(pending) > 1 else None
+        while pending or self.live:
+            while pending and len(self.live) < in_flight:
+                self.live.append(self._submit(*pending.popleft()))
+            if hello is not None and pending and not _is_done(hello):
+                yield helper(*pending.pop())  # type: ignore[misc]
+                continue
+            hello = None
+            for handle in _wait_any(self.live):
+                self.live.remove(handle)
+                yield _result(handle)
+
+    def cancel(self) -> None:
+        """Cancel what has not started (best effort)."""
+        for handle in self.live:
+            cancel = getattr(handle, "cancel", None)
+            if cancel is not None:
+                with contextlib.suppress(Exception):
+                    cancel()
+        self.live = []
+
+
+def _is_done(handle: Any) -> bool:
+    done = getattr(handle, "done", None) or handle.ready
+    return bool(done())
+
+
+def _result(handle: Any) -> Any:
+    return handle.result() if hasattr(handle, "result") else handle.get()
+
+
+def _wait_any(handles: list[Any]) -> list[Any]:
+    """Block until at least one handle is done; return the done ones."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    if all(isinstance(h, Future) for h in handles):
+        return list(wait(handles, return_when=FIRST_COMPLETED).done)
+    if type(handles[0]).__module__.startswith("distributed"):
+        from distributed import wait as dask_wait
+
+        return list(dask_wait(handles, return_when="FIRST_COMPLETED").done)
+    while True:  # multiprocessing / ipyparallel AsyncResult: poll
+        done = [h for h in handles if _is_done(h)]
+        if done:
+            return done
+        handles[0].wait(0.005)
