@@ -176,6 +176,7 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
         except OSError:  # another session built it meanwhile
             shutil.rmtree(tmp, ignore_errors=True)
     src_root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).with_name("_sweep.py"), src_root / "sched_sweep.py")
     shutil.copytree(
         REPO / "xsweep",
         src_root / "xsweep",

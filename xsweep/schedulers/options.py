@@ -107,6 +107,13 @@ ALIASES = {
     "project": "account",
     "cpus_per_task": "cpus",
     "ntasks": "ranks",
+    # xyzpy's names
+    "num_procs": "cpus",
+    "num_threads": "threads",
+    "num_nodes": "nodes",
+    "gigabytes": "mem",
+    "output_directory": "output_dir",
+    "setup": "python_setup",
 }
 _TIME_UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 _TIME_KEYS = ("time", *_TIME_UNITS)

@@ -99,7 +99,9 @@ class GridEngine(Scheduler):
         return found
 
     def cancel(self, job_id: str) -> None:
-        run_command(["qdel", job_id], what="qdel")
+        """Cancel job ``"<id>"``, or one array task ``"<id>.<task>"``."""
+        job, _, task = job_id.partition(".")
+        run_command(["qdel", job, *(["-t", task] if task else [])], what="qdel")
 
 
 def _query_max_aj_tasks() -> int | None:

@@ -83,6 +83,7 @@ class Slurm(Scheduler):
         return [line.strip() for line in out.splitlines() if line.strip()]
 
     def cancel(self, job_id: str) -> None:
+        """Cancel job ``"<id>"``, or one array task ``"<id>_<task>"``."""
         run_command(["scancel", job_id], what="scancel")
 
 
