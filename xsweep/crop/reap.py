@@ -80,11 +80,7 @@ def fill_buffer(
         if (k, fp) not in present:
             missing.append(k)
             continue
-        try:
-            record = store.read(k, fp)
-        except FileNotFoundError:  # compacted meanwhile
-            store.compact_index(refresh=True)
-            record = store.read(k, fp)
+        record = store.read(k, fp)
         for block in record["blocks"]:
             buffer.put_block(block.start, block)
         provs.extend(record["provenance"])
