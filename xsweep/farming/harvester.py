@@ -239,11 +239,33 @@ class Harvester:
         self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
         return ds
 
-    def Crop(self, name: str | None = None, parent_dir: Any = None, **kwargs: Any):
-        """A :class:`~xsweep.Crop` whose reaped results merge into this harvester."""
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
+
+        Parameters are those of :class:`~xsweep.Crop`; its function and labels
+        come from here, and reaped results merge into this harvester.
+        """
         from ..crop.crop import Crop
 
-        return Crop(farmer=self, name=name, parent_dir=parent_dir, **kwargs)
+        return Crop(
+            farmer=self,
+            name=name,
+            parent_dir=parent_dir,
+            save_fn=save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=shuffle,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -197,11 +197,33 @@ class Runner:
         names = fn_args if fn_args is not None else self.fn_args
         return self._run(to_cases(cases, names), constants, runner_settings)
 
-    def Crop(self, name: str | None = None, parent_dir: Any = None, **kwargs: Any):
-        """A :class:`~xsweep.Crop` (persisted sweep) of this runner."""
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
+
+        Parameters are those of :class:`~xsweep.Crop`; its function and labels
+        come from here.
+        """
         from ..crop.crop import Crop
 
-        return Crop(farmer=self, name=name, parent_dir=parent_dir, **kwargs)
+        return Crop(
+            farmer=self,
+            name=name,
+            parent_dir=parent_dir,
+            save_fn=save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=shuffle,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:
         lines = [f"<xsweep.Runner> fn: {labels_fn_name(self.fn)}"]

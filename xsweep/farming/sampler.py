@@ -246,11 +246,33 @@ class Sampler:
             df.attrs["xsweep_failures"] = labelling.failures_to_attr(buffer.failures)
         return df
 
-    def Crop(self, name: str | None = None, parent_dir: Any = None, **kwargs: Any):
-        """A :class:`~xsweep.Crop` of this sampler's runner."""
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
+
+        Parameters are those of :class:`~xsweep.Crop`; its function and labels
+        come from here.
+        """
         from ..crop.crop import Crop
 
-        return Crop(farmer=self, name=name, parent_dir=parent_dir, **kwargs)
+        return Crop(
+            farmer=self,
+            name=name,
+            parent_dir=parent_dir,
+            save_fn=save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=shuffle,
+            **kwargs,
+        )
 
     # farmer protocol (for Crop)
     fn = property(lambda self: self.runner.fn)
