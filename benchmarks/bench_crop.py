@@ -234,9 +234,9 @@ def main() -> None:
     mem = reap_memory(side)
     results["reap_memory"] = mem
     print(f"2. reap of a {mem['combos']:.0e}-combo crop ({mem['batches']} batches)")
-    print(f"   output {mem['output_mb']:.1f} MB, extra peak RSS {mem['extra_mb']:.1f} MB"
-          f", limit {mem['limit_mb']:.0f} MB; reap {mem['reap_s']:.2f} s, "
-          f"grow {mem['grow_s']:.2f} s")  # fmt: skip
+    print(f"   output {mem['output_mb']:.1f} MB, extra peak RSS "
+          f"{mem['extra_mb']:.1f} MB, limit {mem['limit_mb']:.0f} MB; "
+          f"reap {mem['reap_s']:.2f} s, grow {mem['grow_s']:.2f} s")  # fmt: skip
 
     conc = concurrent_growers(2000 if args.quick else 10000, 8)
     results["concurrent"] = conc
