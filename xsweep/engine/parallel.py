@@ -179,20 +179,23 @@ class Dispatch:
         """Yield ``(block, exception)`` for every chunk, as they finish.
 
         At most ``in_flight`` tasks are submitted at a time. With ``helper``,
-        this process runs chunks from the end of the queue itself until the
-        executor has answered a first trivial task: a cold pool of workers
-        costs a few hundred milliseconds to start, which this process spends
-        computing instead of waiting.
+        nothing is submitted until the executor has answered a first trivial
+        task: meanwhile this process runs chunks from the end of the queue
+        itself. A cold pool of workers takes a few hundred milliseconds to
+        start; this way that time is spent computing, no work waits in a pool
+        that is still starting, and a sweep that finishes before the pool is
+        up never waits for it.
         """
         pending = collections.deque(chunks)
         hello = self._call(os.getpid, ()) if helper and len(pending) > 1 else None
         while pending or self.live:
+            if hello is not None:
+                if pending and not _is_done(hello):
+                    yield helper(*pending.pop())  # type: ignore[misc]
+                    continue
+                hello = None
             while pending and len(self.live) < in_flight:
                 self.live.append(self._submit(*pending.popleft()))
-            if hello is not None and pending and not _is_done(hello):
-                yield helper(*pending.pop())  # type: ignore[misc]
-                continue
-            hello = None
             for handle in _wait_any(self.live):
                 self.live.remove(handle)
                 yield _result(handle)
