@@ -128,6 +128,15 @@ def holds_claim(location: Path, pid: int) -> bool:
     return any((read_claim(path) or {}).get("pid") == pid for path in claims)
 
 
+def result_paths(location: str | Path) -> list[Path]:
+    """Every single-batch result file of the crop at ``location`` (those that
+    count as done; temporaries excluded)."""
+    from xsweep.crop.layout import CropLayout
+
+    singles = CropLayout(Path(location)).list_results()[0]
+    return sorted(Path(p) for p in singles.values())
+
+
 def files_in(directory: Path) -> list[str]:
     """Names in ``directory`` (none if it does not exist)."""
     try:

@@ -17,6 +17,7 @@ from grower_procs import (
     by_value,
     holds_claim,
     kill,
+    result_paths,
     run_cli,
     start_cli,
     start_python,
@@ -58,9 +59,8 @@ def sow(tmp_path: Path, name: str, source: str, fn: str, combos, **kw) -> xsweep
 
 def assert_done_results_read_whole(location: Path) -> int:
     """Every result file that counts as done reads back whole; how many."""
-    singles, _ = CropLayout(location).list_results()
     n = 0
-    for path in singles.values():
+    for path in result_paths(location):
         try:
             records.read(path, "result")
         except FileNotFoundError:
@@ -86,13 +86,12 @@ def test_random_sigkills_then_final_grow_and_reap_equal_memory(tmp_path):
                 batch = rng.randint(1, num_batches)
                 procs.append(start_python(tmp_path, "chaos", batch))
             restarts += 1
-        victim = procs.pop(rng.randrange(len(procs)))
-        if rng.random() < 0.5:  # half the kills hit a grower at work
-            wait_for(
-                lambda v=victim: v.poll() is not None or holds_claim(location, v.pid),
-                timeout=20,
-                what="the victim to claim a batch",
-            )
+        working = [p for p in procs if holds_claim(location, p.pid)]
+        if working and rng.random() < 0.5:  # many kills hit a grower at work
+            victim = rng.choice(working)
+        else:
+            victim = rng.choice(procs)
+        procs.remove(victim)
         time.sleep(rng.uniform(0.0, 0.3))  # the random kill moment (test input)
         kill(victim)
         kills += 1

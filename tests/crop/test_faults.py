@@ -15,10 +15,19 @@ import threading
 from pathlib import Path
 
 import pytest
-from grower_procs import PY, by_value, finish, run_cli, start_cli, temporaries, wait_for
-from xsweep.crop.layout import CropLayout
+from grower_procs import (
+    PY,
+    by_value,
+    finish,
+    result_paths,
+    run_cli,
+    start_cli,
+    temporaries,
+    wait_for,
+)
 
 import xsweep
+from xsweep.crop.layout import CropLayout
 from xsweep.errors import CropError, FileFormatError, NotPicklableError
 
 pytestmark = pytest.mark.timeout(120)
@@ -53,8 +62,7 @@ def one_line_error(done: subprocess.CompletedProcess, code: int, *needles: str):
 
 
 def result_files(crop) -> list[Path]:
-    singles, _ = CropLayout(Path(crop.location)).list_results()
-    return sorted(singles.values())
+    return result_paths(crop.location)
 
 
 # ------------------------------------------------------------- damaged files
