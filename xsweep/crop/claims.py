@@ -1,7 +1,8 @@
 """Claims: which grower is working on which batch.
 
-A claim is a small file created with ``O_CREAT | O_EXCL`` (atomic on NFS v3+
-and on every local file system; no ``flock``). It holds the holder's host, pid,
+A claim is a small file made by hard-linking a complete temporary file to the
+claim's name (``link`` fails if the name exists: atomic on NFS and on every
+local file system; no ``flock``). It holds the holder's host, pid,
 process start, scheduler ids, time and a unique token. While the holder works,
 a :class:`Heartbeat` thread refreshes the claim's modification time.
 
@@ -24,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..atomic import TMP_MARK
 from .provenance import HOST, pid_is_alive, this_process
 
 #: default seconds without a heartbeat after which a claim counts as stale
@@ -63,20 +65,37 @@ def _token() -> str:
 
 
 def try_claim(path: str | os.PathLike) -> str | None:
-    """Create the claim file exclusively; its token on success, None if held."""
+    """Claim ``path``: its token on success, None if somebody holds it.
+
+    The claim is written complete to a temporary file first, then hard-linked
+    to ``path``: ``link`` fails if ``path`` exists, atomically (also on NFS),
+    so a claim file is never seen half-written, even if its writer is killed.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path):
+        return None
     token = _token()
     info = this_process()
     info["token"] = token
-    data = json.dumps(info).encode()
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}{TMP_MARK}{token}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return None
-    try:
-        os.write(fd, data)
+        try:
+            os.write(fd, json.dumps(info).encode())
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return None
+        except OSError:  # NFS may report a link that did happen as failed
+            if os.stat(tmp).st_nlink != 2:
+                raise
+        return token
     finally:
-        os.close(fd)
-    return token
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def is_stale(
