@@ -1,8 +1,8 @@
 """Claims: which grower is working on which batch.
 
-A claim is a small file made by hard-linking a complete temporary file to the
-claim's name (``link`` fails if the name exists: atomic on NFS and on every
-local file system; no ``flock``). It holds the holder's host, pid,
+A claim is a small file written whole and then hard-linked into place
+(``link`` is atomic and exclusive on NFS v3+ and on every local file system;
+no ``flock``). It holds the holder's host, pid,
 process start, scheduler ids, time and a unique token. While the holder works,
 a :class:`Heartbeat` thread refreshes the claim's modification time.
 
@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..atomic import TMP_MARK
+from ..atomic import create_exclusive
 from .provenance import HOST, pid_is_alive, this_process
 
 #: default seconds without a heartbeat after which a claim counts as stale
@@ -53,7 +53,7 @@ def read_claim(path: str | os.PathLike) -> dict[str, Any] | None:
     try:
         info = json.loads(raw)
     except ValueError:
-        return {}  # being written right now, or garbled: judged by its age alone
+        return {}  # garbled (claims are never half-written): judged by its age
     return info if isinstance(info, dict) else {}
 
 
@@ -65,37 +65,21 @@ def _token() -> str:
 
 
 def try_claim(path: str | os.PathLike) -> str | None:
-    """Claim ``path``: its token on success, None if somebody holds it.
+def try_claim(path: str | os.PathLike) -> str | None:
+    """Claim ``path`` exclusively; its token on success, None if held.
 
-    The claim is written complete to a temporary file first, then hard-linked
-    to ``path``: ``link`` fails if ``path`` exists, atomically (also on NFS),
-    so a claim file is never seen half-written, even if its writer is killed.
+    The claim is written whole to a temporary name first and then hard-linked
+    into place (:func:`xsweep.atomic.create_exclusive`): ``link`` fails if the
+    claim exists (atomic on NFS v3+ as on local file systems), and a claim is
+    never seen empty or half-written, so a grower killed while claiming leaves
+    no claim that must wait for a timeout.
     """
-    path = os.fspath(path)
-    if os.path.exists(path):
+    if os.path.exists(path):  # the common case under contention: no writes
         return None
     token = _token()
     info = this_process()
     info["token"] = token
-    head, name = os.path.split(path)
-    tmp = os.path.join(head, f".{name}{TMP_MARK}{token}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            os.write(fd, json.dumps(info).encode())
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return None
-        except OSError:  # NFS may report a link that did happen as failed
-            if os.stat(tmp).st_nlink != 2:
-                raise
-        return token
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    return token if create_exclusive(path, json.dumps(info).encode()) else None
 
 
 def is_stale(
