@@ -46,11 +46,8 @@ def _part(module: str) -> str | None:
 
 
 def _imports(path: Path) -> list[str]:
-    here = ["xsweep", *path.relative_to(PACKAGE).with_suffix("").parts]
-    if here[-1] == "__init__":
-        here = here[:-1]
-    else:
-        here = here[:-1]  # a module's package
+    # the package that relative imports start from (a module's or __init__'s own)
+    here = ["xsweep", *path.relative_to(PACKAGE).with_suffix("").parts][:-1]
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
