@@ -65,7 +65,6 @@ def _token() -> str:
 
 
 def try_claim(path: str | os.PathLike) -> str | None:
-def try_claim(path: str | os.PathLike) -> str | None:
     """Claim ``path`` exclusively; its token on success, None if held.
 
     The claim is written whole to a temporary name first and then hard-linked
