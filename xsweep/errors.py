@@ -47,3 +47,15 @@ class StaleResultError(CropError):
 
 class SchedulerError(XsweepError, RuntimeError):
     """A job script that cannot be generated or a submission that failed."""
+
+
+class FunctionMismatchError(CropError):
+    """A grower's function is not the one the crop was sown with."""
+
+
+class CropTimeoutError(CropError, TimeoutError):
+    """Waiting for a crop's results took longer than the timeout."""
+
+
+class MergeConflictError(XsweepError, ValueError):
+    """New results disagree with results already saved (``overwrite=None``)."""

@@ -76,3 +76,25 @@ def test_raise_in_a_worker_names_the_combo():
 def test_trivial_sweeps_stay_in_this_process():
     buffer = run(lambda i: os.getpid(), {"i": range(1000)}, num_workers=2)
     assert set(buffer.result.tolist()) == {os.getpid()}
+
+
+@pytest.mark.dask
+def test_dask_local_cluster_equals_sequential(sequential):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            processes=True,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        check_same(sweep(executor=client, in_process_below=0), sequential)
+
+
+def test_progress_bar_counts_every_combo(capsys):
+    run(work, {"x": [0.1], "n": range(6)}, on_error="record", verbosity=2)
+    err = capsys.readouterr().err
+    assert "6/6" in err and "failed=0" in err

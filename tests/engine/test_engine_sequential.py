@@ -79,7 +79,7 @@ def test_objects_are_kept_as_they_are_without_var_names():
     ],
 )
 def test_later_results_upgrade_the_dtype_instead_of_truncating(values, kind):
-    n = 70_000  # several chunks, the odd value in the last one
+    n = 40_000  # several chunks, the odd value in the last one
     values = [values[0]] * (n - 2) + values[1:]
     buffer = run(lambda i: values[i], {"i": range(n)}, var_names="v")
     out = buffer.arrays["v"]

@@ -15,7 +15,7 @@ import math
 #: Target duration of one in-process chunk (progress granularity).
 SEQUENTIAL_CHUNK_SECONDS = 0.2
 #: Most combos held as Python objects at once by the in-process loop.
-MAX_SEQUENTIAL_CHUNK = 1 << 16
+MAX_SEQUENTIAL_CHUNK = 1 << 14
 #: Least estimated work per task sent to a worker.
 MIN_TASK_SECONDS = 0.02
 #: Tasks per worker in the first round of guided chunks (1 / share).

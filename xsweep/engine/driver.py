@@ -115,9 +115,10 @@ def run(
             if threshold > 0 and sweep.estimate() < threshold:
                 sweep.here(combos.size)
             else:
+                help_start = executor is None
                 if executor is None:
                     executor = local_executor(workers)
-                sweep.dispatch(executor, workers, chunksize)
+                sweep.dispatch(executor, workers, chunksize, help_start)
     return buffer
 
 
@@ -177,8 +178,14 @@ class _Sweep:
             if budget is not None and time.perf_counter() - t0 >= budget:
                 return
 
-    def dispatch(self, executor: Any, workers: int, chunksize: int | None) -> None:
-        """Run the rest of the combos as tasks on ``executor``."""
+    def dispatch(
+        self, executor: Any, workers: int, chunksize: int | None, help_start: bool
+    ) -> None:
+        """Run the rest of the combos as tasks on ``executor``.
+
+        With ``help_start``, this process also runs chunks until the executor
+        answers (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
+        """
         if self.position >= self.combos.size:
             return
         mode = "stop" if self.on_error == "raise" else "record"
@@ -186,8 +193,14 @@ class _Sweep:
         chunks = guided_chunks(
             self.position, self.combos.size, workers, self.per_combo(), chunksize
         )
+        helper = None
+        if help_start:
+
+            def helper(start: int, stop: int) -> tuple:
+                return run_range(self.fn, self.combos, start, stop, self.extra, mode)
+
         try:
-            for block, exc in dispatch.run(chunks):
+            for block, exc in dispatch.run(chunks, 2 * workers, helper):
                 if mode == "stop" and block.failures:
                     dispatch.cancel()
                     raise_combo_failed(

@@ -147,13 +147,9 @@ class Dispatch:
         self.local_args = (fn, combos, dict(extra), mode)
         self.key = uuid.uuid4().hex
         self.payload = None if self.threads else pickle_payload(self.local_args, fn)
-        self.handles: list[Any] = []
+        self.live: list[Any] = []
 
-    def _submit(self, start: int, stop: int) -> Any:
-        if self.threads:
-            task, args = run_chunk_local, (*self.local_args, start, stop)
-        else:
-            task, args = run_chunk, (self.key, self.payload, start, stop)
+    def _call(self, task: Callable, args: tuple) -> Any:
         executor = self.executor
         if hasattr(executor, "submit"):
             return executor.submit(task, *args)
@@ -169,32 +165,72 @@ class Dispatch:
             "or an ipyparallel view."
         )
 
-    def run(self, chunks: list[tuple[int, int]]) -> Iterator[tuple[Block, Any]]:
-        """Submit every chunk, then yield ``(block, exception)`` as they finish."""
-        self.handles = [self._submit(a, b) for a, b in chunks]
-        for handle in _as_completed(self.handles):
-            block, exc = handle.result() if hasattr(handle, "result") else handle.get()
-            yield block, exc
+    def _submit(self, start: int, stop: int) -> Any:
+        if self.threads:
+            return self._call(run_chunk_local, (*self.local_args, start, stop))
+        return self._call(run_chunk, (self.key, self.payload, start, stop))
+
+    def run(
+        self,
+        chunks: list[tuple[int, int]],
+        in_flight: int,
+        helper: Callable[[int, int], tuple[Block, Any]] | None = None,
+    ) -> Iterator[tuple[Block, Any]]:
+        """Yield ``(block, exception)`` for every chunk, as they finish.
+
+        At most ``in_flight`` tasks are submitted at a time. With ``helper``,
+        nothing is submitted until the executor has answered a first trivial
+        task: meanwhile this process runs chunks from the end of the queue
+        itself. A cold pool of workers takes a few hundred milliseconds to
+        start; this way that time is spent computing, no work waits in a pool
+        that is still starting, and a sweep that finishes before the pool is
+        up never waits for it.
+        """
+        pending = collections.deque(chunks)
+        hello = self._call(os.getpid, ()) if helper and len(pending) > 1 else None
+        while pending or self.live:
+            if hello is not None:
+                if pending and not _is_done(hello):
+                    yield helper(*pending.pop())  # type: ignore[misc]
+                    continue
+                hello = None
+            while pending and len(self.live) < in_flight:
+                self.live.append(self._submit(*pending.popleft()))
+            for handle in _wait_any(self.live):
+                self.live.remove(handle)
+                yield _result(handle)
 
     def cancel(self) -> None:
         """Cancel what has not started (best effort)."""
-        for handle in self.handles:
+        for handle in self.live:
             cancel = getattr(handle, "cancel", None)
             if cancel is not None:
                 with contextlib.suppress(Exception):
                     cancel()
+        self.live = []
 
 
-def _as_completed(handles: list[Any]) -> Iterator[Any]:
-    """Handles in the order they finish, when the futures type allows it."""
-    if not handles:
-        return iter(())
-    from concurrent.futures import Future, as_completed
+def _is_done(handle: Any) -> bool:
+    done = getattr(handle, "done", None) or handle.ready
+    return bool(done())
+
+
+def _result(handle: Any) -> Any:
+    return handle.result() if hasattr(handle, "result") else handle.get()
+
+
+def _wait_any(handles: list[Any]) -> list[Any]:
+    """Block until at least one handle is done; return the done ones."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
     if all(isinstance(h, Future) for h in handles):
-        return as_completed(handles)
+        return list(wait(handles, return_when=FIRST_COMPLETED).done)
     if type(handles[0]).__module__.startswith("distributed"):
-        from distributed import as_completed as dask_as_completed
+        from distributed import wait as dask_wait
 
-        return iter(dask_as_completed(handles))
-    return iter(handles)
+        return list(dask_wait(handles, return_when="FIRST_COMPLETED").done)
+    while True:  # multiprocessing / ipyparallel AsyncResult: poll
+        done = [h for h in handles if _is_done(h)]
+        if done:
+            return done
+        handles[0].wait(0.005)

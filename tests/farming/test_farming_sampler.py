@@ -1,0 +1,63 @@
+"""Sampler: random samples into a DataFrame, appended on disk atomically."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xsweep import Runner, Sampler
+from xsweep.errors import InvalidCombosError
+
+
+def energy(a, b):
+    if b < 0:
+        raise ValueError("negative b")
+    return a * b, np.array([a, b])
+
+
+@pytest.fixture
+def runner():
+    return Runner(energy, ["e", "v"], var_dims={"v": "k"}, var_coords={"k": [0, 1]})
+
+
+def test_samples_accumulate_on_disk(runner, tmp_path):
+    path = tmp_path / "s.pkl"
+    sampler = Sampler(runner, file_name=path)
+    first = sampler.sample_combos(
+        6, {"a": [1, 2, 3], "b": lambda rng: rng.uniform(0, 1)}, seed=0
+    )
+    assert list(first.columns) == ["a", "b", "e", "v"]
+    assert set(first.a) <= {1, 2, 3} and first.b.between(0, 1).all()
+    np.testing.assert_allclose(first.e, first.a * first.b)
+    sampler.sample_combos(4, {"a": [5], "b": [2.0]})
+    full = Sampler(runner, path).full_df
+    assert len(full) == 10 and full.index.tolist() == list(range(10))
+    assert full.e.iloc[-1] == 10.0
+    pd.testing.assert_frame_equal(full.iloc[:6], first, check_like=False)
+    assert full.attrs["xsweep_function"].endswith("energy")
+
+
+def test_seed_reproduces_and_default_combos(runner):
+    sampler = Sampler(runner, default_combos={"a": range(100), "b": [1.0, 2.0]})
+    one = sampler.sample_combos(5, seed=7, sync=False)
+    two = sampler.sample_combos(5, seed=7, sync=False)
+    pd.testing.assert_frame_equal(one, two)
+    assert len(sampler.full_df) == 10
+
+
+def test_failures_recorded(runner):
+    sampler = Sampler(runner)
+    df = sampler.sample_combos(4, {"a": [1], "b": [-1.0]}, on_error="record")
+    assert df.e.isna().all()
+    records = json.loads(df.attrs["xsweep_failures"])
+    assert len(records) == 4 and records[0]["message"] == "negative b"
+
+
+def test_bad_sample_spec_is_explained(runner):
+    with pytest.raises(InvalidCombosError, match="cannot sample 'a'"):
+        Sampler(runner).sample_combos(2, {"a": 3, "b": [1.0]})
+    with pytest.raises(InvalidCombosError, match="nothing to sample"):
+        Sampler(runner).sample_combos(2)

@@ -1,0 +1,190 @@
+"""Claims: which grower is working on which batch.
+
+A claim is a small file created with ``O_CREAT | O_EXCL`` (atomic on NFS v3+
+and on every local file system; no ``flock``). It holds the holder's host, pid,
+process start, scheduler ids, time and a unique token. While the holder works,
+a :class:`Heartbeat` thread refreshes the claim's modification time.
+
+A claim is *stale* when its holder is provably dead (same host, pid gone or
+reused) or when its heartbeat is older than the heartbeat timeout. Breaking a
+stale claim is race-free: the breaker first renames the claim to a unique name
+(only one renamer can win), checks that what it renamed is the claim it judged
+stale (else puts it back), and only then removes it and tries to claim afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .provenance import HOST, pid_is_alive, this_process
+
+#: default seconds without a heartbeat after which a claim counts as stale
+DEFAULT_HEARTBEAT_TIMEOUT = 600.0
+ENV_HEARTBEAT_TIMEOUT = "XSWEEP_HEARTBEAT_TIMEOUT"
+
+
+def heartbeat_timeout(value: float | None = None) -> float:
+    """The heartbeat timeout: ``value``, else the environment, else 600 s."""
+    if value is not None:
+        return float(value)
+    env = os.environ.get(ENV_HEARTBEAT_TIMEOUT)
+    return float(env) if env else DEFAULT_HEARTBEAT_TIMEOUT
+
+
+def read_claim(path: Path) -> dict[str, Any] | None:
+    """The holder recorded in a claim file; ``{}`` if unreadable yet, None if gone."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {}
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        return {}  # being written right now, or garbled: judged by its age alone
+    return info if isinstance(info, dict) else {}
+
+
+def try_claim(path: Path) -> str | None:
+    """Create the claim file exclusively; its token on success, None if held."""
+    token = uuid.uuid4().hex
+    info = this_process()
+    info["token"] = token
+    data = json.dumps(info).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return None
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return token
+
+
+def is_stale(path: Path, timeout: float, info: dict[str, Any] | None = None) -> bool:
+    """Whether the claim at ``path`` may be broken (holder dead or silent)."""
+    info = read_claim(path) if info is None else info
+    if info is None:
+        return False  # released meanwhile: not stale, just gone
+    if info.get("host") == HOST and isinstance(info.get("pid"), int):
+        if not pid_is_alive(info["pid"], info.get("pid_start")):
+            return True
+        if info["pid"] == os.getpid():
+            return False
+    try:
+        age = time.time() - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return False
+    return age > timeout
+
+
+def break_stale(path: Path, timeout: float) -> bool:
+    """Remove the claim at ``path`` if it is stale; whether it was removed.
+
+    Safe against several processes breaking the same claim at once, and against
+    the claim being replaced by a fresh one meanwhile.
+    """
+    info = read_claim(path)
+    if info is None or not is_stale(path, timeout, info):
+        return False
+    aside = path.with_name(f"{path.name}.broken-{uuid.uuid4().hex}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return False  # somebody else broke (or released) it first
+    taken = read_claim(aside)
+    replaced = bool(info) and (taken or {}).get("token") != info.get("token")
+    if taken is not None and (replaced or not is_stale(aside, timeout, taken)):
+        # we renamed a fresh claim made after our judgement: put it back
+        with contextlib.suppress(OSError):
+            os.link(aside, path)
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(aside)
+    return True
+
+
+def release(path: Path, token: str) -> None:
+    """Remove our claim (if it is still ours)."""
+    info = read_claim(path)
+    if info is not None and info.get("token") == token:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def acquire(path: Path, timeout: float) -> str | None:
+    """Claim ``path``, breaking it first if stale; the token, or None if held."""
+    token = try_claim(path)
+    if token is None and break_stale(path, timeout):
+        token = try_claim(path)
+    return token
+
+
+class Heartbeat:
+    """A daemon thread refreshing the mtime of every claim this process holds.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between refreshes (a fraction of the heartbeat timeout).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = max(0.05, float(interval))
+        self._held: dict[Path, str] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def hold(self, path: Path, token: str) -> None:
+        """Start refreshing ``path``."""
+        with self._lock:
+            self._held[path] = token
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="xsweep-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def drop(self, path: Path) -> None:
+        """Stop refreshing ``path``."""
+        with self._lock:
+            self._held.pop(path, None)
+
+    def beat(self) -> None:
+        """Refresh every held claim now."""
+        with self._lock:
+            paths = list(self._held)
+        for p in paths:
+            with contextlib.suppress(OSError):
+                os.utime(p)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self.beat()
+
+
+_heartbeats: dict[float, Heartbeat] = {}
+
+
+def heartbeat_for(timeout: float) -> Heartbeat:
+    """This process's heartbeat thread for claims with ``timeout``."""
+    hb = _heartbeats.get(timeout)
+    if hb is None:
+        hb = _heartbeats[timeout] = Heartbeat(min(timeout / 4, 30.0))
+    return hb

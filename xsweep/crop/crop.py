@@ -1,0 +1,504 @@
+"""The :class:`Crop`: a sweep persisted in a shared directory.
+
+Sow combos once, grow batches from any number of independent processes (on
+any machines that see the directory), reap the labelled dataset. Importing
+this module is light (numpy only): a grow process never pays for xarray.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import CropError
+from . import claims, records
+from .grow import Grower, GrowReport, check_function, load_function
+from .layout import CropLayout
+from .sow import LABEL_ATTRS, SowRecord, read_sow
+from .status import CropStatus, crop_status
+from .store import ResultStore
+
+__all__ = ["Crop", "CropLayout", "grow", "load_crops"]
+
+
+class Crop:
+    """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
+
+    Parameters
+    ----------
+    fn : callable, optional
+        The function; the crop's name defaults to its name.
+    name : str, optional
+        The crop's name (required if neither ``fn`` nor ``farmer`` is given).
+    parent_dir : str or path, optional
+        Where the crop directory goes; the current directory by default.
+    save_fn : bool, optional
+        Save the function (cloudpickled) so growers need not import it; by
+        default when there is a function.
+    batchsize, num_batches : int, optional
+        Combos per batch, or batches in all (one of them). By default one combo
+        per batch up to 1000 combos, then 1000 batches of balanced size.
+    shuffle : bool or int, optional
+        Spread combos over batches at random (an int is the seed), to balance
+        load when combos differ in cost.
+    farmer : Runner, Harvester or Sampler, optional
+        Gives the function and how to label results; reap then returns a
+        dataset (a Harvester also merges it into its file).
+    autoload : bool, optional
+        Load the settings of a crop already sown in that directory.
+    heartbeat_timeout : float, optional
+        Seconds without a heartbeat after which another grower may take over a
+        claimed batch (default ``$XSWEEP_HEARTBEAT_TIMEOUT`` or 600). A holder
+        that is provably dead (same host, pid gone) is taken over at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        fn: Callable | None = None,
+        name: str | None = None,
+        parent_dir: str | os.PathLike | None = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        farmer: Any = None,
+        autoload: bool = True,
+        heartbeat_timeout: float | None = None,
+    ) -> None:
+        if farmer is not None:
+            if fn is not None and fn is not getattr(farmer, "fn", None):
+                raise ValueError(
+                    "give either fn or a farmer (which has its fn), not both"
+                )
+            fn = getattr(farmer, "fn", None)
+        if name is None:
+            if fn is None:
+                raise ValueError(
+                    "a Crop needs a name, or a fn (or farmer) to name it by"
+                )
+            name = getattr(fn, "__name__", None) or type(fn).__name__
+        if save_fn and fn is None:
+            raise ValueError("save_fn=True but there is no function to save")
+        self._fn = fn
+        self.farmer = farmer
+        self.name = name
+        self._layout = CropLayout.for_name(name, parent_dir)
+        self.parent_dir = str(self._layout.location.parent)
+        self.save_fn = save_fn
+        self.batchsize = batchsize
+        self.num_batches = num_batches
+        self._batching = (batchsize, num_batches)  # as asked, not as sown
+        self.shuffle = shuffle
+        self.heartbeat_timeout = claims.heartbeat_timeout(heartbeat_timeout)
+        self._sow: SowRecord | None = None
+        self._sow_stamp: tuple | None = None
+        if autoload and self.is_prepared():
+            sow = self._read_sow()
+            self.batchsize, self.num_batches = sow.batchsize, sow.num_batches
+
+    # -------------------------------------------------------------- basics
+    @property
+    def location(self) -> str:
+        """The crop directory."""
+        return str(self._layout.location)
+
+    @property
+    def layout(self) -> CropLayout:
+        """Every path in the crop directory."""
+        return self._layout
+
+    @property
+    def fn(self) -> Callable | None:
+        """The function (loaded from the crop directory if it was saved)."""
+        if self._fn is None and self.is_prepared():
+            sow = self._read_sow()
+            if sow.fn_saved:
+                self._fn = load_function(self._layout, sow)
+        return self._fn
+
+    @fn.setter
+    def fn(self, fn: Callable | None) -> None:
+        self._fn = fn
+
+    def is_prepared(self) -> bool:
+        """Whether the crop has been sown (and not yet cleaned up)."""
+        return self._layout.sow_file.exists()
+
+    def _read_sow(self, missing_ok: bool = False) -> SowRecord | None:
+        try:
+            st = os.stat(self._layout.sow_file)
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            return read_sow(self._layout)  # raises the clear error
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._sow is None or stamp != self._sow_stamp:
+            self._sow, self._sow_stamp = read_sow(self._layout), stamp
+        return self._sow
+
+    # ---------------------------------------------------------------- sow
+    def sow_combos(
+        self,
+        combos: Any,
+        constants: dict | None = None,
+        *,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int | None = None,
+        verbosity: int = 0,
+    ) -> None:
+        """Sow a grid of combos: write what to grow, in one file.
+
+        Re-sowing is safe: results of batches whose combos, constants and
+        function are unchanged are kept; all others are removed (never reaped
+        under the new labels).
+
+        Parameters
+        ----------
+        combos : dict or sequence of (name, values)
+            The values of each function argument to sweep over.
+        constants : dict, optional
+            Further arguments, the same for every combo.
+        batchsize, num_batches, shuffle : optional
+            Override the crop's batching settings for this sowing.
+        verbosity : int, optional
+            Print what was sown (and removed) if > 0.
+        """
+        from ..combos import parse_combos
+
+        self._sow_grid(
+            "grid",
+            parse_combos(combos),
+            constants,
+            batchsize,
+            num_batches,
+            shuffle,
+            verbosity,
+        )
+
+    def sow_cases(
+        self,
+        fn_args: str | Iterable[str],
+        cases: Iterable,
+        constants: dict | None = None,
+        *,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int | None = None,
+        verbosity: int = 0,
+    ) -> None:
+        """Sow explicit cases (tuples of values for ``fn_args``).
+
+        Parameters
+        ----------
+        fn_args : str or sequence of str
+            The argument names of each case.
+        cases : iterable
+            One tuple of values per case.
+        constants, batchsize, num_batches, shuffle, verbosity
+            As for :meth:`sow_combos`.
+        """
+        from ..combos import parse_cases
+
+        self._sow_grid(
+            "cases",
+            parse_cases(fn_args, cases),
+            constants,
+            batchsize,
+            num_batches,
+            shuffle,
+            verbosity,
+        )
+
+    def _sow_grid(
+        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
+    ) -> None:
+        from .sow import sow
+
+        record, removed = sow(
+            self._layout,
+            kind,
+            combos,
+            fn=self._fn,
+            farmer=self.farmer,
+            constants=constants,
+            save_fn=self.save_fn,
+            batchsize=batchsize if batchsize is not None else self._batching[0],
+            num_batches=num_batches if num_batches is not None else self._batching[1],
+            shuffle=self.shuffle if shuffle is None else shuffle,
+        )
+        self._sow, self._sow_stamp = None, None
+        self.batchsize, self.num_batches = record.batchsize, record.num_batches
+        if verbosity:
+            kept = len(self.completed_results())
+            print(
+                f"sowed {int(record.bounds[-1])} combos in {record.num_batches} "
+                f"batches to {self.location}; kept {kept} results, removed "
+                f"{removed} stale ones"
+            )
+
+    # --------------------------------------------------------------- grow
+    def _grower(self, fn: Callable | None = None) -> Grower:
+        sow = self._read_sow()
+        fn = fn if fn is not None else self._fn
+        if fn is None:
+            fn = load_function(self._layout, sow)
+        elif sow.fn_fingerprint != "none":
+            check_function(fn, sow, self._layout)
+        return Grower(self._layout, sow, fn, self.heartbeat_timeout)
+
+    def grow(
+        self,
+        batch_ids: int | Iterable[int] | None = None,
+        *,
+        fn: Callable | None = None,
+    ) -> GrowReport:
+        """Grow batches in this process (by default: claim and grow all missing).
+
+        Each batch is claimed first; batches already grown or claimed by a live
+        grower are skipped.
+
+        Parameters
+        ----------
+        batch_ids : int or sequence of int, optional
+            Which batches (from 1).
+        fn : callable, optional
+            The function, if not saved with the crop (checked against it).
+        """
+        grower = self._grower(fn)
+        if batch_ids is None:
+            return grower.pull()
+        if isinstance(batch_ids, int):
+            batch_ids = [batch_ids]
+        return grower.grow(batch_ids)
+
+    def grow_missing(
+        self, num_workers: int | None = None, executor: Any = None, *,
+        num_tasks: int | None = None,
+    ) -> GrowReport:  # fmt: skip
+        """Grow every missing batch, here or on workers.
+
+        Parameters
+        ----------
+        num_workers : int, optional
+            Grow on this many fresh local processes.
+        executor : optional
+            Anything with ``submit`` (``concurrent.futures``, a dask
+            ``Client``, ...): pull tasks are submitted that write results
+            straight to the crop directory, so workers must see it.
+        num_tasks : int, optional
+            Pull tasks to submit to ``executor`` (default: its worker count).
+        """
+        from . import workers
+
+        if executor is None and not num_workers:
+            return self.grow()
+        self._grower()  # check the function before starting workers
+        blob = None
+        if not self._read_sow().fn_saved and self._fn is not None:
+            import cloudpickle
+
+            blob = cloudpickle.dumps(self._fn)
+        if executor is None:
+            return workers.grow_on_processes(
+                num_workers, self.location, blob, self.heartbeat_timeout
+            )
+        n = num_tasks or num_workers or workers.executor_width(executor)
+        return workers.grow_on(executor, self.location, blob, self.heartbeat_timeout, n)
+
+    def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
+        """Rerun only the combos that failed, keeping every other result."""
+        grower = self._grower(fn)
+        report = GrowReport()
+        for bid in self.failed_results():
+            grower.retry_batch(bid, report)
+        return report
+
+    # ------------------------------------------------------------ queries
+    def _present(self) -> tuple[SowRecord | None, set, dict]:
+        sow = self._read_sow(missing_ok=True)
+        if sow is None:
+            return None, set(), {}
+        present, failed = ResultStore(self._layout).snapshot()
+        return sow, present, failed
+
+    def missing_results(self) -> tuple[int, ...]:
+        """Batch ids (from 1) without a result."""
+        sow, present, _ = self._present()
+        if sow is None:
+            return ()
+        return tuple(
+            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) not in present
+        )
+
+    def completed_results(self) -> tuple[int, ...]:
+        """Batch ids (from 1) with a result (failed combos included)."""
+        sow, present, _ = self._present()
+        if sow is None:
+            return ()
+        return tuple(
+            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in present
+        )
+
+    def failed_results(self) -> tuple[int, ...]:
+        """Batch ids (from 1) whose result holds failed combos."""
+        sow, _, failed = self._present()
+        if sow is None:
+            return ()
+        return tuple(k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in failed)
+
+    def failures(self) -> list:
+        """Every failed combo's :class:`~xsweep.engine.Failure` record."""
+        sow = self._read_sow()
+        store = ResultStore(self._layout)
+        out = []
+        for bid in self.failed_results():
+            out += store.read(bid, sow.fingerprints[bid - 1])["failures"]
+        return out
+
+    def is_ready_to_reap(self) -> bool:
+        """Whether every batch has a result."""
+        return self.is_prepared() and not self.missing_results()
+
+    @property
+    def num_sown_batches(self) -> int:
+        sow = self._read_sow(missing_ok=True)
+        return -1 if sow is None else sow.num_batches
+
+    @property
+    def num_results(self) -> int:
+        return len(self.completed_results()) if self.is_prepared() else -1
+
+    def status(self) -> CropStatus:
+        """Counts of pending, claimed, done and failed batches, and failures."""
+        sow = self._read_sow(missing_ok=True)
+        return crop_status(self.name, self._layout, sow, self.heartbeat_timeout)
+
+    # --------------------------------------------------------------- reap
+    def reap(
+        self,
+        wait: bool = False,
+        clean_up: bool | None = None,
+        allow_incomplete: bool = False,
+        *,
+        timeout: float | None = None,
+        overwrite: bool | None = None,
+    ) -> Any:
+        """Gather every result: a dataset with a farmer, else raw results.
+
+        Parameters
+        ----------
+        wait : bool, optional
+            Poll until every batch has a result (at most ``timeout`` seconds).
+        clean_up : bool, optional
+            Remove the crop's files once the result is safely saved (default:
+            ``not allow_incomplete``). The reaped result stays, so reaping
+            again returns it.
+        allow_incomplete : bool, optional
+            Reap what is there: NaN at failed or missing combos only; failures
+            are listed in the attributes.
+        timeout : float, optional
+            Seconds ``wait`` may take (default 3600); then
+            :class:`~xsweep.errors.CropTimeoutError`.
+        overwrite : bool, optional
+            How a Harvester merges conflicting data (see its ``merge_reaped``).
+        """
+        from .reap import load_reaped, reap_crop, wait_for_results
+
+        sow = self._read_sow(missing_ok=True)
+        if sow is None:
+            saved = load_reaped(self._layout)
+            if saved is None:
+                self._read_sow()  # raises: not sown
+            return saved
+        if wait and not allow_incomplete:
+            wait_for_results(lambda: len(self.missing_results()), timeout)
+        farmer = self.farmer
+        if farmer is None and sow.farmer_kind and self._layout.farmer_file.exists():
+            farmer = records.read(self._layout.farmer_file, "farmer")
+        labels = None
+        if farmer is not None and hasattr(farmer, "var_names"):
+            labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
+            labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
+        elif sow.farmer_kind:
+            labels = sow.labels
+        return reap_crop(
+            self._layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
+            clean_up=clean_up, overwrite=overwrite,
+        )  # fmt: skip
+
+    def compact(self) -> int:
+        """Merge every result file into one (atomically); how many results."""
+        sow = self._read_sow()
+        keep = {(k, fp) for k, fp in enumerate(sow.fingerprints, 1)}
+        return ResultStore(self._layout).compact(keep)
+
+    def delete_all(self) -> None:
+        """Delete the crop directory and everything in it."""
+        shutil.rmtree(self._layout.location, ignore_errors=True)
+        self._sow, self._sow_stamp = None, None
+
+    # ------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        try:
+            from .render import render_text
+        except ImportError:
+            s = self.status()
+            return (
+                f"<Crop(name={self.name!r}, location={self.location!r}, "
+                f"batches={s.num_batches}, done={s.done}, failed={s.failed}, "
+                f"claimed={s.claimed}, pending={s.pending})>"
+            )
+        return render_text(self.status())
+
+    def _repr_html_(self) -> str:
+        try:
+            from .render import render_html
+        except ImportError:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return render_html(self.status())
+
+
+def grow(
+    batch_number: int | Iterable[int] | None = None,
+    crop: Crop | str | os.PathLike | None = None,
+    fn: Callable | None = None,
+    **kwargs: Any,
+) -> GrowReport:
+    """Grow batch(es) of a crop in this process (xyzpy-compatible).
+
+    Parameters
+    ----------
+    batch_number : int or sequence of int, optional
+        Which batches (from 1); None grows every missing batch.
+    crop : Crop or path
+        The crop, or its directory (default: the current directory when it is
+        a crop directory).
+    fn : callable, optional
+        The function, if not saved with the crop.
+    """
+    if crop is None:
+        crop = Path.cwd()
+    if not isinstance(crop, Crop):
+        path = Path(crop).absolute()
+        name = CropLayout.name_of(path)
+        if name is None:
+            raise CropError(f"{path} is not a crop directory (.xyz-<name>)")
+        crop = Crop(name=name, parent_dir=path.parent, **kwargs)
+    return crop.grow(batch_number, fn=fn)
+
+
+def load_crops(directory: str | os.PathLike = ".") -> dict[str, Crop]:
+    """Every crop in ``directory``, by name."""
+    out = {}
+    for entry in sorted(os.listdir(directory)):
+        name = CropLayout.name_of(entry)
+        if name and os.path.isdir(os.path.join(directory, entry)):
+            out[name] = Crop(name=name, parent_dir=directory)
+    return out

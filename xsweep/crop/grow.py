@@ -1,0 +1,239 @@
+"""Growing: claim a batch, compute it, write its result, release the claim.
+
+This is the grow path: it imports numpy, cloudpickle and the engine only,
+never xarray, pandas or plotting.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CropError, FileFormatError
+from . import claims, records
+from .fingerprint import function_fingerprint
+from .layout import CropLayout
+from .provenance import this_process
+from .sow import SowRecord
+from .store import ResultStore
+
+
+@dataclass
+class GrowReport:
+    """What one grow call did.
+
+    Attributes
+    ----------
+    grown : list of int
+        Batches computed by this call.
+    skipped : list of int
+        Batches that already had a result.
+    held : list of int
+        Batches claimed by another live grower.
+    failed_combos : int
+        Combos that raised in the batches grown here.
+    """
+
+    grown: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    failed_combos: int = 0
+
+    def merge(self, other: GrowReport) -> GrowReport:
+        """Add another report's counts to this one."""
+        self.grown += other.grown
+        self.skipped += other.skipped
+        self.held += other.held
+        self.failed_combos += other.failed_combos
+        return self
+
+
+def load_function(layout: CropLayout, sow: SowRecord) -> Callable:
+    """The function saved at sow time."""
+    path = layout.function_file(sow.fn_fingerprint)
+    if not sow.fn_saved:
+        raise CropError(
+            f"the crop at {layout.location} was sown with save_fn=False: give the "
+            "function to grow, e.g. xsweep.grow(i, crop=c, fn=my_function)."
+        )
+    try:
+        data = records.read(path, "function")
+    except FileNotFoundError:
+        raise CropError(
+            f"the function file {path} is missing; sow the crop again, or give "
+            "the function to grow with fn=..."
+        ) from None
+    import pickle
+
+    import cloudpickle  # noqa: F401  (registers what cloudpickled data needs)
+
+    try:
+        return pickle.loads(data["pickle"])
+    except Exception as e:
+        raise FileFormatError(
+            f"cannot load the function from {path} ({type(e).__name__}: {e}); is "
+            "the module it needs importable here? Or give fn= to grow."
+        ) from e
+
+
+def check_function(fn: Callable, sow: SowRecord, layout: CropLayout) -> None:
+    """Raise if ``fn`` is not the function the crop was sown with."""
+    fp = function_fingerprint(fn)
+    if fp != sow.fn_fingerprint:
+        from ..errors import FunctionMismatchError
+
+        raise FunctionMismatchError(
+            f"the function given to grow ({getattr(fn, '__name__', fn)!r}) differs "
+            f"from the one the crop at {layout.location} was sown with "
+            f"({sow.fn_name!r}): its code fingerprint is {fp[:12]}, not "
+            f"{sow.fn_fingerprint[:12]}. Grow without fn= to use the saved "
+            "function, or sow again to adopt the new one."
+        )
+
+
+class Grower:
+    """Grows batches of one sown crop in this process.
+
+    Parameters
+    ----------
+    layout : CropLayout
+        The crop directory.
+    sow : SowRecord
+        What was sown.
+    fn : callable
+        The function (already checked against the sow record).
+    heartbeat_timeout : float
+        Seconds without a heartbeat after which a claim is stale.
+    """
+
+    def __init__(
+        self, layout: CropLayout, sow: SowRecord, fn: Callable, heartbeat_timeout: float
+    ) -> None:
+        self.layout = layout
+        self.sow = sow
+        self.fn = fn
+        self.timeout = heartbeat_timeout
+        self.store = ResultStore(layout)
+        self.heartbeat = claims.heartbeat_for(heartbeat_timeout)
+
+    def compute(self, batch_id: int, runs: Iterable[tuple[int, int]]) -> dict[str, Any]:
+        """Compute flat index runs of a batch; a result record (not written)."""
+        from ..engine import compute_block
+
+        prov = this_process()
+        prov["fn_fingerprint"] = self.sow.fn_fingerprint
+        prov["start"] = time.time()
+        blocks, failures = [], []
+        for start, stop in runs:
+            block = compute_block(
+                self.fn,
+                self.sow.combos,
+                start,
+                stop,
+                constants=self.sow.constants,
+                resources=self.sow.resources,
+                on_error="record",
+            )
+            blocks.append(block)
+            failures.extend(block.failures)
+        prov["end"] = time.time()
+        return {
+            "batch_id": batch_id,
+            "fingerprint": self.sow.fingerprint(batch_id),
+            "sow_id": self.sow.sow_id,
+            "blocks": blocks,
+            "failures": failures,
+            "provenance": [prov],
+        }
+
+    def grow_batch(self, batch_id: int, report: GrowReport) -> None:
+        """Claim, compute, write and release one batch (skip if done or held)."""
+        fp = self.sow.fingerprint(batch_id)
+        if self.store.exists(batch_id, fp):
+            report.skipped.append(batch_id)
+            return
+        claim = self.layout.claim_file(batch_id, fp)
+        token = self._acquire(claim)
+        if token is None:
+            report.held.append(batch_id)
+            return
+        try:
+            self.heartbeat.hold(claim, token)
+            if self.store.exists(batch_id, fp):  # finished while we claimed
+                report.skipped.append(batch_id)
+                return
+            record = self.compute(batch_id, self.sow.runs(batch_id))
+            self.store.write(record)
+            report.grown.append(batch_id)
+            report.failed_combos += len(record["failures"])
+        finally:
+            self.heartbeat.drop(claim)
+            claims.release(claim, token)
+
+    def retry_batch(self, batch_id: int, report: GrowReport) -> None:
+        """Rerun only the failed combos of a batch, keeping the rest."""
+        fp = self.sow.fingerprint(batch_id)
+        claim = self.layout.claim_file(batch_id, fp)
+        token = self._acquire(claim)
+        if token is None:
+            report.held.append(batch_id)
+            return
+        try:
+            self.heartbeat.hold(claim, token)
+            old = self.store.read(batch_id, fp)
+            failed = sorted(f.index for f in old["failures"])
+            if not failed:
+                report.skipped.append(batch_id)
+                return
+            new = self.compute(batch_id, [(i, i + 1) for i in failed])
+            record = dict(old)
+            record["blocks"] = old["blocks"] + new["blocks"]
+            record["failures"] = new["failures"]
+            record["provenance"] = old["provenance"] + new["provenance"]
+            self.store.write(record, previous_failed=len(old["failures"]))
+            report.grown.append(batch_id)
+            report.failed_combos += len(new["failures"])
+        finally:
+            self.heartbeat.drop(claim)
+            claims.release(claim, token)
+
+    def _acquire(self, claim) -> str | None:
+        try:
+            return claims.acquire(claim, self.timeout)
+        except FileNotFoundError:
+            if not self.layout.sow_file.exists():
+                raise CropError(
+                    f"the crop directory {self.layout.location} was deleted (or "
+                    "reaped) while growing; nothing was half-written. Sow again."
+                ) from None
+            self.layout.make_dirs()
+            return claims.acquire(claim, self.timeout)
+
+    def grow(
+        self, batch_ids: Iterable[int], report: GrowReport | None = None
+    ) -> GrowReport:
+        """Grow the given batches (each skipped if done or held)."""
+        report = GrowReport() if report is None else report
+        for bid in batch_ids:
+            self.grow_batch(self.sow.check_batch(bid), report)
+        return report
+
+    def pull(self, report: GrowReport | None = None) -> GrowReport:
+        """Claim and grow missing batches until none is left to claim.
+
+        Starts at a random batch so that many pullers rarely contend.
+        """
+        report = GrowReport() if report is None else report
+        present, _ = self.store.snapshot()
+        todo = [
+            k for k, fp in enumerate(self.sow.fingerprints, 1) if (k, fp) not in present
+        ]
+        if todo:
+            shift = random.randrange(len(todo))
+            todo = todo[shift:] + todo[:shift]
+        for bid in todo:
+            self.grow_batch(bid, report)
+        return report

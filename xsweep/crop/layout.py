@@ -1,0 +1,182 @@
+"""Where everything in a crop directory lives: :class:`CropLayout`.
+
+This is the only module that builds paths inside a crop directory. A crop
+called ``name`` lives in ``<parent_dir>/.xyz-<name>/`` (the directory name
+xyzpy uses, so existing habits keep working)::
+
+    .xyz-<name>/
+        sow.xsw                      what was sown: combos, batches, fingerprints
+        function.<fnfp>.xsw          the function, cloudpickled (if saved)
+        farmer.xsw                   the farmer (Runner, ...), read only by reap
+        results/b<id>.<fp>.xsr       one batch's result
+        results/b<id>.<fp>.f<n>.fail marker: that result has n failed combos
+        results/compact.<token>.xsc  many batches' results merged into one file
+        claims/b<id>.<fp>.claim      a grower is working on batch <id>
+        reaped.nc / reaped.xsw       the reaped dataset (or raw results)
+
+Result, marker and claim names carry the batch fingerprint ``<fp>``, so a
+listing of the directory alone tells which results answer the batches now sown
+(invariant 2) and how many combos failed, without opening a result file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..atomic import is_temporary
+
+#: prefix of a crop directory's name, as in xyzpy
+CROP_PREFIX = ".xyz-"
+
+_RESULT_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.xsr$")
+_FAIL_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.f(\d+)\.fail$")
+_FUNCTION_RE = re.compile(r"^function\.([0-9a-z]+)\.xsw$")
+_CLAIM_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.claim$")
+_COMPACT_RE = re.compile(r"^compact\.([0-9A-Za-z_-]+)\.xsc$")
+
+
+@dataclass(frozen=True)
+class CropLayout:
+    """Every path inside one crop directory.
+
+    Parameters
+    ----------
+    location : path
+        The crop directory, ``<parent_dir>/.xyz-<name>``.
+    """
+
+    location: Path
+
+    @classmethod
+    def for_name(cls, name: str, parent_dir: str | os.PathLike | None) -> CropLayout:
+        """The layout of the crop called ``name`` in ``parent_dir`` (default cwd)."""
+        if not name or "/" in name or name in {".", ".."}:
+            raise ValueError(f"invalid crop name {name!r}: use a plain file name")
+        parent = Path(parent_dir) if parent_dir is not None else Path.cwd()
+        return cls(parent.absolute() / f"{CROP_PREFIX}{name}")
+
+    @staticmethod
+    def name_of(location: str | os.PathLike) -> str | None:
+        """The crop name of a directory called ``.xyz-<name>``, else None."""
+        base = Path(location).name
+        return base[len(CROP_PREFIX) :] if base.startswith(CROP_PREFIX) else None
+
+    # ----------------------------------------------------------- fixed files
+    @property
+    def sow_file(self) -> Path:
+        return self.location / "sow.xsw"
+
+    def function_file(self, fn_fingerprint: str) -> Path:
+        return self.location / f"function.{fn_fingerprint}.xsw"
+
+    @property
+    def farmer_file(self) -> Path:
+        return self.location / "farmer.xsw"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.location / "results"
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.location / "claims"
+
+    @property
+    def reaped_dataset(self) -> Path:
+        return self.location / "reaped.nc"
+
+    @property
+    def reaped_raw(self) -> Path:
+        return self.location / "reaped.xsw"
+
+    # --------------------------------------------------------- batch files
+    def result_file(self, batch_id: int, fp: str) -> Path:
+        return self.results_dir / f"b{batch_id}.{fp}.xsr"
+
+    def failure_marker(self, batch_id: int, fp: str, num_failed: int) -> Path:
+        return self.results_dir / f"b{batch_id}.{fp}.f{num_failed}.fail"
+
+    def compact_file(self, token: str) -> Path:
+        return self.results_dir / f"compact.{token}.xsc"
+
+    def claim_file(self, batch_id: int, fp: str) -> Path:
+        return self.claims_dir / f"b{batch_id}.{fp}.claim"
+
+    def broken_claim_file(self, claim: Path, token: str) -> Path:
+        """Where a stale claim is renamed to before it is removed."""
+        return claim.with_name(f"{claim.name}.broken-{token}")
+
+    # ------------------------------------------------------------ listing
+    def make_dirs(self) -> None:
+        """Create the crop directory and its sub-directories."""
+        for d in (self.location, self.results_dir, self.claims_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def list_results(self) -> tuple[dict, dict]:
+        """Single-batch results and failure markers, any fingerprint.
+
+        Returns
+        -------
+        results : dict
+            ``(batch_id, fp) -> path`` of every result file.
+        failed : dict
+            ``(batch_id, fp) -> (num_failed, path)`` of every failure marker.
+        """
+        results, failed = {}, {}
+        for name in _listdir(self.results_dir):
+            m = _RESULT_RE.match(name)
+            if m:
+                results[int(m.group(1)), m.group(2)] = self.results_dir / name
+                continue
+            m = _FAIL_RE.match(name)
+            if m:
+                key = (int(m.group(1)), m.group(2))
+                n = int(m.group(3))
+                if key not in failed or n < failed[key][0]:  # retries only lower n
+                    failed[key] = (n, self.results_dir / name)
+        return results, failed
+
+    def list_functions(self) -> dict[str, Path]:
+        """Saved function files by function fingerprint."""
+        out = {}
+        for name in _listdir(self.location):
+            m = _FUNCTION_RE.match(name)
+            if m:
+                out[m.group(1)] = self.location / name
+        return out
+
+    def list_compacts(self) -> list[Path]:
+        """Every compacted result file."""
+        return [
+            self.results_dir / n
+            for n in _listdir(self.results_dir)
+            if _COMPACT_RE.match(n)
+        ]
+
+    def list_claims(self) -> dict[tuple[int, str], Path]:
+        """Current claim files, by ``(batch_id, fingerprint)``."""
+        out = {}
+        for name in _listdir(self.claims_dir):
+            m = _CLAIM_RE.match(name)
+            if m:
+                out[int(m.group(1)), m.group(2)] = self.claims_dir / name
+        return out
+
+    def list_debris(self) -> list[Path]:
+        """Temporaries and broken claims left behind by killed processes."""
+        out = []
+        for d in (self.location, self.results_dir, self.claims_dir):
+            for name in _listdir(d):
+                if is_temporary(name) or ".broken-" in name:
+                    out.append(d / name)
+        return out
+
+
+def _listdir(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,122 @@
+"""Who computed a result: host, process and scheduler job / array ids."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+#: environment variables naming a scheduler job or array task, by scheduler
+SCHEDULER_VARS: dict[str, tuple[str, ...]] = {
+    "slurm": ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"),
+    "sge": ("JOB_ID", "SGE_TASK_ID"),
+    "pbs": ("PBS_JOBID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"),
+    "lsf": ("LSB_JOBID", "LSB_JOBINDEX"),
+    "htcondor": ("_CONDOR_JOB_AD", "CLUSTER_ID", "PROCESS_ID", "CONDOR_ID"),
+}
+
+HOST = socket.gethostname()
+
+
+def scheduler_ids(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The scheduler variables set in this process (name -> value)."""
+    env = os.environ if environ is None else environ
+    out = {}
+    for names in SCHEDULER_VARS.values():
+        for name in names:
+            value = env.get(name)
+            if value and value != "undefined":
+                out[name] = value
+    return out
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), if knowable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(b")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+_SELF_START = process_start_ticks(os.getpid())
+
+
+def this_process() -> dict[str, Any]:
+    """Host, pid, process start and scheduler ids of this process."""
+    pid = os.getpid()
+    start = _SELF_START if pid == _SELF_PID else process_start_ticks(pid)
+    return {
+        "host": HOST,
+        "pid": pid,
+        "pid_start": start,
+        "scheduler": scheduler_ids(),
+        "time": time.time(),
+    }
+
+
+_SELF_PID = os.getpid()
+
+
+def pid_is_alive(pid: int, start_ticks: int | None) -> bool:
+    """Whether process ``pid`` on THIS host still runs (and is the same one)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return True
+    if start_ticks is not None:
+        now = process_start_ticks(pid)
+        if now is not None and now != start_ticks:
+            return False  # the pid was reused by another process
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        if state in (b"Z", b"X"):
+            return False
+    except (OSError, IndexError):
+        pass
+    return True
+
+
+def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Dataset attributes summarising the provenance of many results."""
+    hosts = sorted({p.get("host", "?") for p in provs})
+    jobs: set[str] = set()
+    for p in provs:
+        sched = p.get("scheduler") or {}
+        for key in (
+            "SLURM_ARRAY_JOB_ID",
+            "SLURM_JOB_ID",
+            "JOB_ID",
+            "PBS_JOBID",
+            "LSB_JOBID",
+        ):
+            if key in sched:
+                jobs.add(f"{key}={sched[key]}")
+                break
+    starts = [p["start"] for p in provs if p.get("start") is not None]
+    ends = [p["end"] for p in provs if p.get("end") is not None]
+    out: dict[str, Any] = {
+        "crop_hosts": ", ".join(hosts),
+        "crop_num_processes": len({(p.get("host"), p.get("pid")) for p in provs}),
+    }
+    if jobs:
+        out["crop_scheduler_jobs"] = ", ".join(sorted(jobs))
+    if starts:
+        out["crop_first_start"] = _iso(min(starts))
+    if ends:
+        out["crop_last_finish"] = _iso(max(ends))
+    return out
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

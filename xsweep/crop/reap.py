@@ -1,0 +1,230 @@
+"""Reaping: stream every batch's result into preallocated arrays, label, save.
+
+Results are read one batch at a time into the engine's
+:class:`~xsweep.engine.OutputBuffer` (peak memory about the output plus one
+batch), labelled with :func:`xsweep.labelling.buffer_to_dataset` (xarray is
+imported here, never on the grow path) and saved atomically. The crop is
+cleaned up only after the reaped dataset is safely on disk, which is also what
+a second reap returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import CropError, CropTimeoutError
+from . import records
+from .layout import CropLayout
+from .provenance import summarise
+from .sow import SowRecord
+from .store import ResultStore
+
+#: default seconds ``reap(wait=True)`` waits before giving up
+DEFAULT_WAIT_TIMEOUT = 3600.0
+
+
+def wait_for_results(
+    count_missing: Callable[[], int], timeout: float | None, poll: float = 0.05
+) -> None:
+    """Poll until no batch is missing; :class:`CropTimeoutError` after ``timeout``."""
+    timeout = DEFAULT_WAIT_TIMEOUT if timeout is None else float(timeout)
+    deadline = time.monotonic() + timeout
+    delay = poll
+    while True:
+        missing = count_missing()
+        if missing == 0:
+            return
+        if time.monotonic() >= deadline:
+            raise CropTimeoutError(
+                f"waited {timeout:g} s but {missing} batches are still missing; "
+                "are growers running? (see crop.status()). Reap later, or with "
+                "allow_incomplete=True for what is there."
+            )
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 2.0)
+
+
+def fill_buffer(
+    layout: CropLayout, sow: SowRecord, labels: dict[str, Any]
+) -> tuple[Any, list[int], list[dict]]:
+    """Read every batch's result into an OutputBuffer, one batch at a time.
+
+    Returns
+    -------
+    buffer : OutputBuffer
+        Filled at every grown combo; its ``failures`` are those still standing.
+    missing : list of int
+        Batches without a result.
+    provenance : list of dict
+        The provenance of every result read.
+    """
+    from ..engine import OutputBuffer
+
+    buffer = OutputBuffer(
+        sow.combos,
+        var_names=labels.get("var_names"),
+        var_dims=labels.get("var_dims"),
+        var_coords=labels.get("var_coords"),
+    )
+    store = ResultStore(layout)
+    present, _ = store.snapshot()
+    missing, provs = [], []
+    for k, fp in enumerate(sow.fingerprints, 1):
+        if (k, fp) not in present:
+            missing.append(k)
+            continue
+        try:
+            record = store.read(k, fp)
+        except FileNotFoundError:  # compacted meanwhile
+            store.compact_index(refresh=True)
+            record = store.read(k, fp)
+        for block in record["blocks"]:
+            buffer.put_block(block.start, block)
+        provs.extend(record["provenance"])
+    if buffer.failures:
+        done = buffer.done_mask.reshape(-1)
+        buffer.failures[:] = [f for f in buffer.failures if not done[f.index]]
+    return buffer, missing, provs
+
+
+def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
+    """Raise unless every combo has a result."""
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (
+            " ..." if len(missing) > 10 else ""
+        )
+        raise CropError(
+            f"{len(missing)} of {sow.num_batches} batches have no result yet "
+            f"(batches {shown}); grow them, reap(wait=True), or "
+            "reap(allow_incomplete=True) for NaN there."
+        )
+    if buffer.failures:
+        f = buffer.failures[0]
+        raise CropError(
+            f"{len(buffer.failures)} combos failed, e.g. {f.combo} raised "
+            f"{f.exc_type}: {f.message}. Rerun them with crop.retry_failed() "
+            "(or `xsweep retry`), inspect crop.failures(), or "
+            "reap(allow_incomplete=True) for NaN there."
+        )
+
+
+def crop_attrs(sow: SowRecord, missing: list[int], buffer: Any, provs: list) -> dict:
+    """Dataset attributes: provenance summary, failures, completeness."""
+    attrs = summarise(provs)
+    attrs["crop_fn"] = sow.fn_name
+    attrs["crop_fn_fingerprint"] = sow.fn_fingerprint
+    attrs["crop_num_batches"] = sow.num_batches
+    attrs["crop_missing_batches"] = len(missing)
+    attrs["crop_failed_combos"] = len(buffer.failures)
+    return attrs
+
+
+def to_raw(buffer: Any, sow: SowRecord) -> Any:
+    """Results without labels, as xyzpy gives them: nested tuples over the grid."""
+    array = buffer.arrays[None]
+    if array.dtype.kind != "O":
+        return _nest(array, len(sow.combos.shape))
+    return _nest(array, array.ndim)
+
+
+def _nest(array: np.ndarray, depth: int) -> Any:
+    if depth == 0:
+        return (
+            array.item()
+            if array.ndim == 0 and array.dtype.kind != "O"
+            else (array[()] if array.ndim == 0 else array)
+        )
+    return tuple(_nest(array[i], depth - 1) for i in range(array.shape[0]))
+
+
+def reap_crop(
+    layout: CropLayout,
+    sow: SowRecord,
+    labels: dict[str, Any] | None,
+    farmer: Any,
+    *,
+    allow_incomplete: bool,
+    clean_up: bool | None,
+    overwrite: bool | None = None,
+) -> Any:
+    """Reap a sown crop: a labelled dataset if ``labels``, else raw results."""
+    buffer, missing, provs = fill_buffer(layout, sow, labels or {})
+    if not allow_incomplete:
+        check_complete(sow, missing, buffer)
+    complete = not missing and not buffer.failures
+    attrs = crop_attrs(sow, missing, buffer, provs)
+    if labels is None:
+        result = to_raw(buffer, sow)
+        if complete:
+            records.write(
+                layout.reaped_raw, "reaped", {"result": result, "attrs": attrs}
+            )
+    else:
+        from .. import labelling, netcdf
+
+        ds = labelling.buffer_to_dataset(
+            buffer,
+            sow.combos,
+            var_names=labels.get("var_names"),
+            var_dims=labels.get("var_dims"),
+            var_coords=labels.get("var_coords"),
+            constants=labels.get("constants"),
+            attrs={**(labels.get("attrs") or {}), **attrs},
+        )
+        merge = getattr(farmer, "merge_reaped", None)
+        if merge is not None:
+            merge(ds, overwrite=overwrite)
+        if complete:
+            netcdf.save_dataset(ds, layout.reaped_dataset)
+        result = ds
+    if clean_up is None:
+        clean_up = not allow_incomplete
+    if clean_up and complete:
+        clean(layout)
+    return result
+
+
+def load_reaped(layout: CropLayout) -> Any | None:
+    """What an earlier reap saved, or None."""
+    if layout.reaped_dataset.exists():
+        from .. import netcdf
+
+        return netcdf.load_dataset(layout.reaped_dataset)
+    data = records.read_if_exists(layout.reaped_raw, "reaped")
+    return None if data is None else data["result"]
+
+
+def clean(layout: CropLayout) -> None:
+    """Remove everything but the reaped result: sow record first (growers stop)."""
+    records.remove(layout.sow_file)
+    keep = {layout.reaped_dataset.name, layout.reaped_raw.name}
+    for name in os.listdir(layout.location):
+        if name in keep:
+            continue
+        path = layout.location / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            records.remove(path)
+
+
+def failures_json(failures: list) -> str:
+    """Failures as a JSON string (for attributes)."""
+    return json.dumps(
+        [
+            {
+                "index": f.index,
+                "combo": repr(f.combo),
+                "exc_type": f.exc_type,
+                "message": f.message,
+            }
+            for f in failures
+        ]
+    )

@@ -1,0 +1,147 @@
+"""The on-disk format of every file in a crop directory.
+
+A record file is::
+
+    b"XSWEEPCROP\\n"  magic
+    8 bytes          length of the body, little-endian
+    16 bytes         blake2b digest of the body
+    body             pickle of {"format", "kind", "version", "data"}
+
+so that a truncated or garbled file is always detected (and named) before it
+is unpickled, and a file written by a newer xsweep is refused with a message
+instead of being misread. :data:`FORMAT_VERSION` is the one place the format
+version lives. Every write goes through :mod:`xsweep.atomic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..errors import CropError, FileFormatError, NotPicklableError
+
+#: version of the crop file format; bump on any incompatible change
+FORMAT_VERSION = 1
+FORMAT_NAME = "xsweep-crop"
+
+_MAGIC = b"XSWEEPCROP\n"
+_HEADER = len(_MAGIC) + 8 + 16
+
+
+def dumps(kind: str, data: Any, *, what: str = "record") -> bytes:
+    """Serialise ``data`` as a record of ``kind`` (bytes of a whole file)."""
+    payload = {
+        "format": FORMAT_NAME,
+        "kind": kind,
+        "version": FORMAT_VERSION,
+        "data": data,
+    }
+    try:
+        body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        try:
+            import cloudpickle
+
+            body = cloudpickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            raise NotPicklableError(
+                f"cannot save the {what} ({type(e).__name__}: {e}); every "
+                "combo value, constant and result of a crop must be picklable"
+            ) from e
+    digest = hashlib.blake2b(body, digest_size=16).digest()
+    return _MAGIC + len(body).to_bytes(8, "little") + digest + body
+
+
+def write(path: Path, kind: str, data: Any, *, what: str = "record") -> None:
+    """Atomically write ``data`` as a record of ``kind`` to ``path``."""
+    blob = dumps(kind, data, what=what)
+    try:
+        atomic.write_bytes(path, blob)
+    except FileNotFoundError as e:
+        raise CropError(
+            f"cannot write {path}: its directory is gone (was the crop deleted "
+            "or reaped while this process worked?). Sow the crop again."
+        ) from e
+    except OSError as e:
+        raise CropError(
+            f"cannot write {path}: {e.strerror or e}. Nothing was half-written; "
+            "free some space (or fix permissions) and grow again."
+        ) from e
+
+
+def loads(blob: bytes, path: Path | str, kind: str | None = None) -> Any:
+    """Parse the bytes of a record file, checking everything it claims."""
+    what_to_do = (
+        "It was probably cut short by a crash or corrupted on disk; delete it "
+        "and grow (or sow) again."
+    )
+    if len(blob) < _HEADER or not blob.startswith(_MAGIC):
+        raise FileFormatError(
+            f"{path} is not an xsweep crop file (truncated or garbled). {what_to_do}"
+        )
+    n = int.from_bytes(blob[len(_MAGIC) : len(_MAGIC) + 8], "little")
+    digest = blob[len(_MAGIC) + 8 : _HEADER]
+    body = blob[_HEADER:]
+    if len(body) != n:
+        raise FileFormatError(
+            f"{path} is truncated ({len(body)} of {n} bytes). {what_to_do}"
+        )
+    if hashlib.blake2b(body, digest_size=16).digest() != digest:
+        raise FileFormatError(f"{path} is garbled (checksum mismatch). {what_to_do}")
+    try:
+        payload = pickle.loads(body)
+    except Exception as e:
+        raise FileFormatError(
+            f"{path} cannot be unpickled ({type(e).__name__}: {e}); it may need "
+            "a module that is not importable here."
+        ) from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise FileFormatError(f"{path} is not an xsweep crop file. {what_to_do}")
+    version = payload.get("version")
+    if version != FORMAT_VERSION:
+        raise FileFormatError(
+            f"{path} has crop format version {version}, this xsweep reads version "
+            f"{FORMAT_VERSION}; use the xsweep version that wrote it (or re-sow)."
+        )
+    if kind is not None and payload.get("kind") != kind:
+        raise FileFormatError(
+            f"{path} holds a {payload.get('kind')!r} record where a {kind!r} record "
+            "was expected; the crop directory is mixed up: delete the file."
+        )
+    return payload["data"]
+
+
+def read(path: Path, kind: str | None = None) -> Any:
+    """Read the record of ``kind`` at ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    FileFormatError
+        If the file is truncated, garbled or of an unknown version.
+    """
+    with open(path, "rb") as f:
+        blob = f.read()
+    return loads(blob, path, kind)
+
+
+def read_if_exists(path: Path, kind: str | None = None) -> Any | None:
+    """Like :func:`read`, but None when the file does not exist."""
+    try:
+        return read(path, kind)
+    except FileNotFoundError:
+        return None
+
+
+def remove(path: os.PathLike | str) -> bool:
+    """Remove a file if it exists; whether it was there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,165 @@
+"""Reading and writing batch results, failure markers and compacted results.
+
+A result record (a dict) answers one batch:
+
+``batch_id``, ``fingerprint``
+    which batch, and the fingerprint of the combos it was computed for;
+``blocks``
+    engine :class:`~xsweep.engine.Block` objects over flat indices: the
+    batch's runs, then one block per combo rerun by a retry (later blocks
+    overwrite earlier ones at the same index);
+``failures``
+    the :class:`~xsweep.engine.Failure` records still standing;
+``provenance``
+    host, pid, scheduler ids, start and end time, function fingerprint (a list:
+    the first growth, then each retry).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..errors import FileFormatError
+from . import records
+from .layout import CropLayout
+
+Key = tuple[int, str]
+
+
+class ResultStore:
+    """The results of one crop directory.
+
+    Parameters
+    ----------
+    layout : CropLayout
+        The crop directory.
+    """
+
+    def __init__(self, layout: CropLayout) -> None:
+        self.layout = layout
+        self._compact_index: dict[Key, Path] | None = None
+
+    # ------------------------------------------------------------ queries
+    def compact_index(self, refresh: bool = False) -> dict[Key, Path]:
+        """Which compacted file holds each compacted result."""
+        if self._compact_index is None or refresh:
+            index: dict[Key, Path] = {}
+            for path in self.layout.list_compacts():
+                with contextlib.suppress(FileNotFoundError):
+                    for key in records.read(path, "compact")["results"]:
+                        index[key] = path
+            self._compact_index = index
+        return self._compact_index
+
+    def exists(self, batch_id: int, fp: str) -> bool:
+        """Whether batch ``batch_id`` has a result with fingerprint ``fp``."""
+        if os.path.exists(self.layout.result_file(batch_id, fp)):
+            return True
+        return (batch_id, fp) in self.compact_index()
+
+    def snapshot(
+        self, refresh_compacts: bool = True
+    ) -> tuple[set[Key], dict[Key, int]]:
+        """All results present (any fingerprint) and failed-combo counts."""
+        singles, markers = self.layout.list_results()
+        present = set(singles) | set(self.compact_index(refresh=refresh_compacts))
+        failed = {k: n for k, (n, _) in markers.items() if k in present and n > 0}
+        return present, failed
+
+    def read(self, batch_id: int, fp: str) -> dict[str, Any]:
+        """The result record of a batch (single file first, then compacted)."""
+        path = self.layout.result_file(batch_id, fp)
+        try:
+            record = records.read(path, "result")
+        except FileNotFoundError:
+            compact = self.compact_index().get((batch_id, fp))
+            if compact is None:
+                compact = self.compact_index(refresh=True).get((batch_id, fp))
+            if compact is None:
+                raise
+            record = records.read(compact, "compact")["results"][batch_id, fp]
+        if record.get("batch_id") != batch_id or record.get("fingerprint") != fp:
+            raise FileFormatError(
+                f"{path} claims to answer batch {record.get('batch_id')} "
+                f"({record.get('fingerprint')}), not batch {batch_id} ({fp}); "
+                "delete it and grow that batch again."
+            )
+        return record
+
+    # ------------------------------------------------------------- writes
+    def write(self, record: dict[str, Any], previous_failed: int | None = None) -> None:
+        """Write a result record, with its failure marker when combos failed.
+
+        The marker is written first, so a result never lacks its marker; a
+        marker without a result is ignored. ``previous_failed`` names the
+        marker of the record this one replaces (after a retry), removed last.
+        """
+        bid, fp = record["batch_id"], record["fingerprint"]
+        nfail = len(record["failures"])
+        if nfail:
+            records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
+        records.write(self.layout.result_file(bid, fp), "result", record, what="result")
+        if previous_failed and previous_failed != nfail:
+            records.remove(self.layout.failure_marker(bid, fp, previous_failed))
+
+    def remove_stale(self, keep: set[Key]) -> int:
+        """Remove results and markers of batches not in ``keep``; how many."""
+        singles, markers = self.layout.list_results()
+        n = 0
+        for key, path in singles.items():
+            if key not in keep:
+                n += records.remove(path)
+        for key, (_, path) in markers.items():
+            if key not in keep:
+                records.remove(path)
+        for path in self.layout.list_compacts():
+            with contextlib.suppress(FileNotFoundError, FileFormatError):
+                data = records.read(path, "compact")["results"]
+                if not any(k in keep for k in data):
+                    n += len(data)
+                    records.remove(path)
+        self._compact_index = None
+        return n
+
+    def compact(self, keep: set[Key]) -> int:
+        """Merge every current result into one file, atomically; how many.
+
+        Single result files (and older compacted files) are removed only after
+        the merged file is safely written, and only if they did not change
+        meanwhile (a retry writing a newer result keeps its file).
+        """
+        singles, _ = self.layout.list_results()
+        merged: dict[Key, dict] = {}
+        seen: list[tuple[Path, tuple[int, int]]] = []
+        old_compacts = self.layout.list_compacts()
+        for path in old_compacts:
+            with contextlib.suppress(FileNotFoundError):
+                for key, rec in records.read(path, "compact")["results"].items():
+                    if key in keep:
+                        merged[key] = rec
+        for key, path in singles.items():
+            if key not in keep:
+                continue
+            try:
+                st = os.stat(path)
+                merged[key] = records.read(path, "result")
+            except FileNotFoundError:
+                continue
+            seen.append((path, (st.st_ino, st.st_mtime_ns)))
+        if not merged:
+            return 0
+        target = self.layout.compact_file(uuid.uuid4().hex[:12])
+        records.write(target, "compact", {"results": merged}, what="results")
+        for path, ident in seen:
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(path)
+                if (st.st_ino, st.st_mtime_ns) == ident:
+                    os.unlink(path)
+        for path in old_compacts:
+            records.remove(path)
+        self._compact_index = None
+        return len(merged)

@@ -1,0 +1,95 @@
+"""Growing a crop on many workers: local processes or any ``submit`` executor.
+
+Each worker is a *puller*: it opens the crop from its directory and claims and
+grows missing batches until none is left, writing results straight into the
+crop directory. Claims keep pullers from computing a batch twice, so the
+number of tasks need not match the number of batches.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from .grow import GrowReport
+
+
+def pull_task(
+    location: str, fn_blob: bytes | None, heartbeat_timeout: float | None, nonce: str
+) -> dict[str, Any]:
+    """Grow missing batches of the crop at ``location`` (run in a worker).
+
+    ``nonce`` makes every submission unique (dask would merge identical tasks).
+    """
+    del nonce
+    from .crop import Crop, CropLayout
+
+    fn = None
+    if fn_blob is not None:
+        import pickle
+
+        import cloudpickle  # noqa: F401
+
+        fn = pickle.loads(fn_blob)
+    name = CropLayout.name_of(location)
+    crop = Crop(
+        fn=fn,
+        name=name,
+        parent_dir=os.path.dirname(os.path.abspath(location)),
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    report = crop.grow()
+    return report.__dict__
+
+
+def executor_width(executor: Any) -> int:
+    """How many tasks an executor runs at once (a guess when it will not say)."""
+    width = getattr(executor, "_max_workers", None)
+    if isinstance(width, int) and width > 0:
+        return width
+    info = getattr(executor, "scheduler_info", None)  # dask.distributed.Client
+    if callable(info):
+        try:
+            workers = info().get("workers", {})
+            n = sum(int(w.get("nthreads", 1)) for w in workers.values())
+            if n > 0:
+                return n
+        except Exception:
+            pass
+    return os.cpu_count() or 1
+
+
+def grow_on(
+    executor: Any,
+    location: str,
+    fn_blob: bytes | None,
+    heartbeat_timeout: float | None,
+    num_tasks: int,
+) -> GrowReport:
+    """Submit ``num_tasks`` pullers to ``executor`` and wait for them."""
+    futures = [
+        executor.submit(
+            pull_task, location, fn_blob, heartbeat_timeout, uuid.uuid4().hex
+        )
+        for _ in range(num_tasks)
+    ]
+    report = GrowReport()
+    for fut in futures:
+        report.merge(GrowReport(**fut.result()))
+    return report
+
+
+def grow_on_processes(
+    num_workers: int,
+    location: str,
+    fn_blob: bytes | None,
+    heartbeat_timeout: float | None,
+) -> GrowReport:
+    """Grow with ``num_workers`` fresh local processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(num_workers, mp_context=ctx) as pool:
+        return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)

@@ -1,0 +1,1 @@
+"""Farming: Runner, Harvester, Sampler, label and the runner functions."""

@@ -1,0 +1,322 @@
+"""The Harvester: run a Runner again and again, merging every run into one file."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import netcdf
+from ..combos import Cases, Grid, parse_combos
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from .runner import Runner
+
+__all__ = ["Harvester"]
+
+
+def _delegate(name: str) -> property:
+    return property(
+        lambda self: getattr(self.runner, name),
+        doc=f"The runner's ``{name}``.",
+    )
+
+
+class Harvester:
+    """Collect the results of many runs of a :class:`Runner` into one dataset.
+
+    Each harvest runs the combos or cases, then merges the new dataset into
+    ``full_ds`` and, when ``data_name`` is given, into the file on disk. The
+    file is replaced atomically: a crash at any moment leaves either the old
+    complete file or the new one, never a broken or half-merged file.
+
+    Parameters
+    ----------
+    runner : Runner
+        Runs the function and labels its results.
+    data_name : str or os.PathLike, optional
+        The netCDF file to keep in sync; ``None`` keeps ``full_ds`` in memory.
+    chunks : int or dict, optional
+        If given, the saved dataset is opened lazily with these dask chunks.
+    engine : str, optional
+        xarray netCDF engine, ``"netcdf4"`` by default.
+    full_ds : xarray.Dataset, optional
+        A dataset to start from instead of the file.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        data_name: str | Path | None = None,
+        chunks: Any = None,
+        engine: str = netcdf.DEFAULT_ENGINE,
+        full_ds: xr.Dataset | None = None,
+    ) -> None:
+        self.runner = runner
+        self.data_name = data_name
+        self.chunks = chunks
+        self.engine = engine
+        self._full_ds = full_ds
+
+    # farmer protocol (for Crop): the runner's description of the function
+    fn = _delegate("fn")
+    fn_args = _delegate("fn_args")
+    var_names = _delegate("var_names")
+    var_dims = _delegate("var_dims")
+    var_coords = _delegate("var_coords")
+    constants = _delegate("constants")
+    resources = _delegate("resources")
+    attrs = _delegate("attrs")
+
+    @property
+    def last_ds(self) -> xr.Dataset | None:
+        """The dataset of the last run only."""
+        return self.runner.last_ds
+
+    @property
+    def full_ds(self) -> xr.Dataset | None:
+        """Everything harvested so far (read from disk on first access)."""
+        if self._full_ds is None:
+            self.load_full_ds()
+        return self._full_ds
+
+    def load_full_ds(self, chunks: Any = None, engine: str | None = None) -> None:
+        """(Re)load ``full_ds`` from ``data_name``; nothing if there is no file."""
+        if self.data_name is None or not Path(self.data_name).exists():
+            return
+        self._full_ds = netcdf.load_dataset(
+            self.data_name,
+            engine=engine or self.engine,
+            chunks=self.chunks if chunks is None else chunks,
+        )
+
+    def save_full_ds(
+        self, new_full_ds: xr.Dataset | None = None, engine: str | None = None
+    ) -> None:
+        """Save ``full_ds`` (or ``new_full_ds``, which replaces it) atomically."""
+        if new_full_ds is not None:
+            self._full_ds = new_full_ds
+        if self.data_name is None:
+            raise ValueError("this Harvester has no data_name to save to")
+        netcdf.save_dataset(self._full_ds, self.data_name, engine=engine or self.engine)
+
+    def delete_ds(self, backup: bool = False) -> None:
+        """Delete the file on disk (first copied to ``<name>.BAK-<time>``)."""
+        self._full_ds = None
+        if self.data_name is None or not Path(self.data_name).exists():
+            return
+        if backup:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            shutil.copy(self.data_name, f"{self.data_name}.BAK-{stamp}")
+        Path(self.data_name).unlink()
+
+    def add_ds(
+        self,
+        new_ds: xr.Dataset,
+        sync: bool = True,
+        overwrite: bool | None = None,
+        chunks: Any = None,
+        engine: str | None = None,
+    ) -> None:
+        """Merge ``new_ds`` into ``full_ds`` (and the file, if ``sync``).
+
+        Parameters
+        ----------
+        new_ds : xarray.Dataset or xarray.DataArray
+            New results.
+        sync : bool, optional
+            Merge into the file on disk too (default), under a lock, so
+            concurrent harvesters of the same file do not lose each other's
+            results.
+        overwrite : {None, True, False}, optional
+            Clashing non-missing values: ``None`` raises
+            :class:`~xsweep.errors.MergeConflictError`, ``True`` keeps the new
+            ones, ``False`` the old ones. Missing values never clash.
+        chunks, engine
+            Override the Harvester's settings for this call.
+        """
+        import xarray as xr
+
+        if isinstance(new_ds, xr.DataArray):
+            new_ds = new_ds.to_dataset()
+        if sync and self.data_name is not None:
+            merged = netcdf.merge_into(
+                self.data_name, new_ds, overwrite, engine=engine or self.engine
+            )
+            if chunks or self.chunks:
+                self.load_full_ds(chunks=chunks, engine=engine)
+            else:
+                self._full_ds = merged
+        elif self._full_ds is None:
+            self._full_ds = new_ds.copy(deep=True)
+        else:
+            self._full_ds = netcdf.merge_datasets(self._full_ds, new_ds, overwrite)
+
+    #: what a Crop calls to merge reaped results (farmer protocol)
+    def merge_reaped(self, ds: xr.Dataset, overwrite: bool | None = None) -> None:
+        """Merge a dataset reaped from a crop into this harvester."""
+        self.add_ds(ds, overwrite=overwrite)
+
+    def harvest_combos(
+        self,
+        combos: Any,
+        *,
+        sync: bool = True,
+        overwrite: bool | None = None,
+        chunks: Any = None,
+        engine: str | None = None,
+        skip_existing: bool = False,
+        **runner_settings: Any,
+    ) -> xr.Dataset | None:
+        """Run every combination of ``combos`` and merge the results in.
+
+        Parameters
+        ----------
+        combos : dict or sequence of (name, values)
+            As for :meth:`Runner.run_combos`.
+        sync, overwrite, chunks, engine
+            See :meth:`add_ds`.
+        skip_existing : bool, optional
+            Run only the combos that have no value yet in ``full_ds`` (any
+            non-missing output counts as done). The rest run as cases.
+        **runner_settings
+            Passed to :meth:`Runner.run_combos` (``num_workers``, ...).
+
+        Returns
+        -------
+        xarray.Dataset or None
+            The new results (``None`` if ``skip_existing`` left nothing to run).
+        """
+        grid = parse_combos(combos)
+        if skip_existing and self.full_ds is not None:
+            todo = _missing_cases(self.full_ds, grid, self.runner, runner_settings)
+            if todo is None:
+                ds = self.runner.run_combos(grid, **runner_settings)
+            elif not todo.size:
+                return None
+            else:
+                ds = self.runner.run_cases(
+                    todo.cases, fn_args=todo.names, **runner_settings
+                )
+        else:
+            ds = self.runner.run_combos(grid, **runner_settings)
+        self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
+        return ds
+
+    def harvest_cases(
+        self,
+        cases: Any,
+        *,
+        sync: bool = True,
+        overwrite: bool | None = None,
+        chunks: Any = None,
+        engine: str | None = None,
+        skip_existing: bool = False,
+        fn_args: Any = None,
+        **runner_settings: Any,
+    ) -> xr.Dataset | None:
+        """Run explicit ``cases`` and merge the results in.
+
+        Parameters are as for :meth:`harvest_combos`; ``cases`` and
+        ``fn_args`` as for :meth:`Runner.run_cases`.
+        """
+        from .runner import to_cases
+
+        parsed = to_cases(
+            cases, fn_args if fn_args is not None else self.runner.fn_args
+        )
+        if skip_existing and self.full_ds is not None:
+            todo = _missing_cases(self.full_ds, parsed, self.runner, runner_settings)
+            parsed = parsed if todo is None else todo
+            if not parsed.size:
+                return None
+        ds = self.runner.run_cases(parsed, **runner_settings)
+        self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
+        return ds
+
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
+
+        Parameters are those of :class:`~xsweep.Crop`; its function and labels
+        come from here, and reaped results merge into this harvester.
+        """
+        from ..crop.crop import Crop
+
+        return Crop(
+            farmer=self,
+            name=name,
+            parent_dir=parent_dir,
+            save_fn=save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=shuffle,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<xsweep.Harvester>\n{self.runner!r}\n"
+            f"  file: {self.data_name} [{self.engine}]"
+        )
+
+
+def _done_mask(full_ds: xr.Dataset, combos: Grid | Cases, runner: Runner, settings):
+    """Which combos already have a value in ``full_ds`` (None: cannot tell)."""
+    inner = {d for dims in (runner.var_dims or {}).values() for d in dims}
+    outer = [d for d in full_ds.dims if d not in inner]
+    constants = {**(runner.constants or {}), **dict(settings.get("constants", ()))}
+    if not set(outer) <= set(combos.names) | set(constants):
+        return None
+    done = None
+    for var in full_ds.data_vars:
+        has = full_ds[var].notnull()
+        extra = [d for d in has.dims if d not in combos.names]
+        pinned = {d: constants[d] for d in extra if d in constants}
+        try:
+            has = has.sel(pinned) if pinned else has
+        except KeyError:
+            return np.zeros(combos.size, dtype=bool)
+        has = has.any([d for d in has.dims if d not in combos.names])
+        done = has if done is None else (done | has)
+    if done is None:
+        return np.zeros(combos.size, dtype=bool)
+    mask = np.zeros(combos.size, dtype=bool)
+    lookups = {
+        d: {v: i for i, v in enumerate(done[d].values.tolist())} for d in done.dims
+    }
+    values = done.values
+    for i, args in enumerate(combos.iter_range(0, combos.size)):
+        combo = dict(zip(combos.names, args, strict=True))
+        try:
+            pos = tuple(lookups[d][combo[d]] for d in done.dims)
+        except KeyError:
+            continue
+        mask[i] = bool(values[pos])
+    return mask
+
+
+def _missing_cases(full_ds, combos, runner, settings) -> Cases | None:
+    """The combos without a value yet, as Cases (None: run them all as given)."""
+    mask = _done_mask(full_ds, combos, runner, settings)
+    if mask is None or not mask.any():
+        return None
+    rows = [
+        args
+        for args, done in zip(combos.iter_range(0, combos.size), mask, strict=True)
+        if not done
+    ]
+    return Cases(combos.names, rows)

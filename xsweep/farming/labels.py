@@ -1,0 +1,114 @@
+"""Parse and check the labels of a sweep's outputs: var_names, var_dims, var_coords.
+
+Accepts the same forms as xyzpy, and fails before a run starts when the labels
+cannot fit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidCombosError
+
+
+def parse_var_names(var_names: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``var_names`` as a tuple of names (``None`` stays ``None``)."""
+    if var_names is None:
+        return None
+    names = (var_names,) if isinstance(var_names, str) else tuple(var_names)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise InvalidCombosError(
+                f"var_names must be strings, got {name!r} in {var_names!r}."
+            )
+    if len(set(names)) != len(names):
+        raise InvalidCombosError(f"var_names has a repeated name: {names}.")
+    return names
+
+
+def _as_dims(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def parse_var_dims(
+    var_dims: Any, var_names: tuple[str, ...] | None
+) -> dict[str, tuple[str, ...]]:
+    """Map each output name to its internal dimension names.
+
+    Accepts a dict ``{var: dims}`` (a key may be a tuple of several vars that
+    share dims), a sequence with one entry per output, or one string when
+    there is a single output with a single internal dimension.
+    """
+    names = var_names or ()
+    out: dict[str, tuple[str, ...]] = {n: () for n in names}
+    if not var_dims:
+        return out
+    if isinstance(var_dims, str):
+        if len(names) != 1:
+            raise InvalidCombosError(
+                f"var_dims={var_dims!r} is a single dimension name, which only "
+                f"works for one output, but var_names is {list(names)}; pass a "
+                "dict {var_name: dims} instead."
+            )
+        return {names[0]: (var_dims,)}
+    if not isinstance(var_dims, Mapping):
+        var_dims = list(var_dims)
+        if len(var_dims) != len(names):
+            raise InvalidCombosError(
+                f"var_dims has {len(var_dims)} entries but var_names has "
+                f"{len(names)} ({list(names)}); pass a dict {{var_name: dims}}."
+            )
+        var_dims = dict(zip(names, var_dims, strict=True))
+    for key, dims in var_dims.items():
+        for name in (key,) if isinstance(key, str) else tuple(key):
+            if var_names is not None and name not in out:
+                raise InvalidCombosError(
+                    f"var_dims names the output {name!r}, which is not in "
+                    f"var_names {list(names)}."
+                )
+            out[name] = _as_dims(dims)
+    return out
+
+
+def parse_var_coords(var_coords: Mapping | None) -> dict[str, Any]:
+    """``var_coords`` as a dict of 1-D value arrays."""
+    out = {}
+    for name, values in dict(var_coords or {}).items():
+        values = np.asarray(values)
+        if values.ndim != 1:
+            raise InvalidCombosError(
+                f"var_coords[{name!r}] must be 1-D, got shape {values.shape}."
+            )
+        out[name] = values
+    return out
+
+
+def check_var_dims(
+    var_dims: Mapping[str, tuple[str, ...]],
+    var_coords: Mapping[str, Any],
+    constants: Mapping[str, Any],
+    combo_names: Iterable[str],
+) -> None:
+    """Check before a run that ``var_dims`` and ``var_coords`` fit together.
+
+    Every internal dimension must have its values in ``var_coords`` or
+    ``constants``, and must not also be a combo dimension.
+    """
+    combo_names = set(combo_names)
+    for var, dims in var_dims.items():
+        for dim in dims:
+            if dim in combo_names:
+                raise InvalidCombosError(
+                    f"var_dims gives output {var!r} the internal dimension {dim!r}, "
+                    "which is also a combo dimension; rename one of them."
+                )
+            if dim not in var_coords and dim not in constants:
+                known = sorted(set(var_coords) | set(constants))
+                raise InvalidCombosError(
+                    f"var_dims gives output {var!r} the dimension {dim!r}, but "
+                    f"{dim!r} is in neither var_coords nor constants (known: "
+                    f"{known}); add var_coords={{{dim!r}: values}}."
+                )

@@ -1,0 +1,315 @@
+"""The Sampler: random samples of a function's arguments into a DataFrame.
+
+Each sampled case is one row: its arguments, then the function's outputs.
+Rows accumulate in ``full_df`` and, with a file name, in a pickle on disk,
+replaced atomically (a crash never leaves a broken file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import inspect
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import labelling
+from ..atomic import atomic_open
+from ..combos import Cases
+from ..errors import FileFormatError, InvalidCombosError
+from ..netcdf import _merge_lock
+from .functions import _engine_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .runner import Runner
+
+__all__ = ["Sampler"]
+
+ENGINES = ("pickle",)
+
+
+class _Samples(Cases):
+    """Cases that may repeat (random samples often do)."""
+
+    def __init__(self, names: tuple[str, ...], rows: list[tuple]) -> None:
+        self.names = tuple(names)
+        self.cases = rows
+        self.size = len(rows)
+        self.shape = (self.size,)
+
+
+def _draw(name: str, spec: Any, n: int, rng: np.random.Generator) -> list:
+    """``n`` samples of one argument (see :meth:`Sampler.sample_combos`)."""
+    if hasattr(spec, "rvs"):  # scipy.stats distributions
+        return list(np.asarray(spec.rvs(size=n, random_state=rng)).tolist())
+    if callable(spec):
+        try:
+            takes_rng = bool(inspect.signature(spec).parameters)
+        except (TypeError, ValueError):
+            takes_rng = False
+        return [spec(rng) if takes_rng else spec() for _ in range(n)]
+    if isinstance(spec, (str, bytes, Mapping)) or not hasattr(spec, "__len__"):
+        raise InvalidCombosError(
+            f"cannot sample {name!r} from {spec!r}: give a sequence of values, a "
+            "callable returning one sample (optionally taking a numpy "
+            "Generator), or a distribution with .rvs (scipy.stats)."
+        )
+    if not len(spec):
+        raise InvalidCombosError(f"cannot sample {name!r} from an empty sequence.")
+    picks = rng.integers(len(spec), size=n)
+    values = list(spec)
+    return [values[i] for i in picks]
+
+
+class Sampler:
+    """Run a :class:`Runner` on random samples of its arguments.
+
+    Parameters
+    ----------
+    runner : Runner
+        Runs the function; its ``var_names`` name the output columns.
+    data_name : str or os.PathLike, optional
+        Pickle file kept in sync with ``full_df`` (``file_name`` is an alias).
+    default_combos : dict, optional
+        What to sample from when :meth:`sample_combos` gets no ``combos``.
+    full_df : pandas.DataFrame, optional
+        Rows to start from instead of the file.
+    engine : {"pickle"}, optional
+        File format.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        data_name: str | Path | None = None,
+        default_combos: Mapping[str, Any] | None = None,
+        full_df: pd.DataFrame | None = None,
+        engine: str = "pickle",
+        *,
+        file_name: str | Path | None = None,
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"Sampler engine must be one of {ENGINES}, not {engine!r}")
+        self.runner = runner
+        self.data_name = data_name if data_name is not None else file_name
+        self.default_combos = dict(default_combos or {})
+        self.engine = engine
+        self._full_df = full_df
+        self.last_df: pd.DataFrame | None = None
+
+    @property
+    def file_name(self) -> str | Path | None:
+        """Alias of ``data_name``."""
+        return self.data_name
+
+    @property
+    def full_df(self) -> pd.DataFrame | None:
+        """Every sample so far (read from disk on first access)."""
+        if self._full_df is None:
+            self.load_full_df()
+        return self._full_df
+
+    def load_full_df(self) -> None:
+        """(Re)load ``full_df`` from the file; nothing if there is none."""
+        if self.data_name is not None and Path(self.data_name).exists():
+            self._full_df = _read(self.data_name)
+
+    def save_full_df(self, new_full_df: pd.DataFrame | None = None) -> None:
+        """Save ``full_df`` (or ``new_full_df``, which replaces it) atomically."""
+        if new_full_df is not None:
+            self._full_df = new_full_df
+        if self.data_name is None:
+            raise ValueError("this Sampler has no data_name to save to")
+        _write(self._full_df, self.data_name)
+
+    def delete_df(self, backup: bool = False) -> None:
+        """Delete the file (first copied to ``<name>.BAK-<time>``)."""
+        self._full_df = None
+        if self.data_name is None or not Path(self.data_name).exists():
+            return
+        if backup:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            shutil.copy(self.data_name, f"{self.data_name}.BAK-{stamp}")
+        Path(self.data_name).unlink()
+
+    def add_df(self, new_df: pd.DataFrame, sync: bool = True) -> None:
+        """Append rows to ``full_df`` (and the file, if ``sync``)."""
+        import pandas as pd
+
+        if sync and self.data_name is not None:
+            path = Path(self.data_name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _merge_lock(path):
+                old = _read(path) if path.exists() else None
+                full = new_df if old is None else pd.concat([old, new_df])
+                full = full.reset_index(drop=True)
+                _write(full, path)
+            self._full_df = full
+        elif self._full_df is None:
+            self._full_df = new_df.copy()
+        else:
+            merged = pd.concat([self._full_df, new_df])
+            self._full_df = merged.reset_index(drop=True)
+
+    def gen_cases_fnargs(
+        self, n: int, combos: Mapping[str, Any] | None = None, seed: Any = None
+    ) -> tuple[tuple[str, ...], list[tuple]]:
+        """Draw ``n`` cases; returns ``(fn_args, cases)``."""
+        combos = dict(combos if combos is not None else self.default_combos)
+        if not combos:
+            raise InvalidCombosError(
+                "nothing to sample: give combos={name: values or distribution}."
+            )
+        rng = np.random.default_rng(seed)
+        columns = [_draw(k, v, int(n), rng) for k, v in combos.items()]
+        return tuple(combos), list(zip(*columns, strict=True))
+
+    def sample_combos(
+        self,
+        n: int,
+        combos: Mapping[str, Any] | None = None,
+        *,
+        seed: Any = None,
+        sync: bool = True,
+        **runner_settings: Any,
+    ) -> pd.DataFrame:
+        """Run ``n`` random samples and append them to ``full_df``.
+
+        Parameters
+        ----------
+        n : int
+            How many samples.
+        combos : dict, optional
+            For each argument: a sequence (sampled uniformly), a callable
+            returning one sample (it may take a ``numpy.random.Generator``),
+            or a distribution with ``.rvs`` (scipy.stats). Default:
+            ``default_combos``.
+        seed : int or numpy.random.Generator, optional
+            For reproducible samples.
+        sync : bool, optional
+            Append to the file too (default).
+        **runner_settings
+            Run settings (``num_workers``, ``on_error``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The new rows (also ``last_df``); ``df.attrs`` holds provenance and,
+            with ``on_error="record"``, ``xsweep_failures``.
+        """
+        fn_args, rows = self.gen_cases_fnargs(n, combos, seed=seed)
+        self.last_df = self._run(fn_args, rows, runner_settings)
+        self.add_df(self.last_df, sync=sync)
+        return self.last_df
+
+    def _run(self, fn_args, rows, settings) -> pd.DataFrame:
+        import pandas as pd
+
+        runner = self.runner
+        if runner.var_names is None:
+            raise InvalidCombosError(
+                "a Sampler needs var_names (one column per output); functions "
+                "returning Datasets are not supported here."
+            )
+        start = labelling.utc_now()
+        buffer = _engine_run(
+            runner.fn,
+            _Samples(fn_args, rows),
+            var_names=runner.var_names,
+            var_dims=runner.var_dims,
+            var_coords={
+                d: runner.var_coords.get(d, runner.constants.get(d))
+                for dims in runner.var_dims.values()
+                for d in dims
+            },
+            constants=runner.constants,
+            resources=runner.resources,
+            settings={**runner.default_runner_settings, **settings},
+        )
+        end = labelling.utc_now()
+        data: dict[str, Any] = {}
+        for k, name in enumerate(fn_args):
+            data[name] = _column([r[k] for r in rows])
+        for name in runner.var_names:
+            values = buffer.arrays[name]
+            data[name] = values if values.ndim == 1 else _column(list(values))
+        df = pd.DataFrame(data)
+        df.attrs.update(runner.attrs)
+        df.attrs.update(labelling.provenance_attrs(runner.fn, start, end))
+        if buffer.failures:
+            df.attrs["xsweep_failures"] = labelling.failures_to_attr(buffer.failures)
+        return df
+
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
+
+        Parameters are those of :class:`~xsweep.Crop`; its function and labels
+        come from here.
+        """
+        from ..crop.crop import Crop
+
+        return Crop(
+            farmer=self,
+            name=name,
+            parent_dir=parent_dir,
+            save_fn=save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=shuffle,
+            **kwargs,
+        )
+
+    # farmer protocol (for Crop)
+    fn = property(lambda self: self.runner.fn)
+    var_names = property(lambda self: self.runner.var_names)
+    var_dims = property(lambda self: self.runner.var_dims)
+    var_coords = property(lambda self: self.runner.var_coords)
+    constants = property(lambda self: self.runner.constants)
+    resources = property(lambda self: self.runner.resources)
+    attrs = property(lambda self: self.runner.attrs)
+
+    def __repr__(self) -> str:
+        return f"<xsweep.Sampler>\n{self.runner!r}\n  file: {self.data_name}"
+
+
+def _column(values: list) -> np.ndarray:
+    """A column for ``values``: numeric when they are numbers, else objects."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    with contextlib.suppress(ValueError, TypeError):
+        arr = np.asarray(values)
+        if arr.ndim == 1:
+            return arr
+    return out
+
+
+def _read(path: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_pickle(path)
+    except Exception as exc:
+        raise FileFormatError(
+            f"{path} is not a readable pickled DataFrame ({type(exc).__name__}: "
+            f"{exc}); move it away or delete it, then sample again"
+        ) from exc
+
+
+def _write(df: pd.DataFrame, path: Any) -> None:
+    with atomic_open(path, "wb") as f:
+        df.to_pickle(f)

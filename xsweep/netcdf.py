@@ -1,0 +1,386 @@
+"""Save, load and merge datasets on disk: atomically, losslessly, with clear errors.
+
+Every file goes through :func:`xsweep.atomic.atomic_path`: a process killed while
+saving leaves the previous complete file (or none), never a truncated one.
+
+netCDF cannot hold everything a sweep produces, so :func:`save_dataset` encodes
+and :func:`load_dataset` decodes:
+
+- complex variables become float variables with a trailing dimension
+  ``xsweep_complex`` of length 2 (real, imaginary) and the attribute
+  ``xsweep_complex = 1``;
+- booleans are stored by xarray as ``int8`` and come back as ``bool``;
+- attributes that netCDF cannot store (``bool``, ``None``, lists, dicts, ...)
+  are stored as JSON strings, their names listed in the attribute
+  ``xsweep_json_attrs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .atomic import PathLike, atomic_path
+from .errors import FileFormatError, MergeConflictError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+DEFAULT_ENGINE = "netcdf4"
+COMPLEX_DIM = "xsweep_complex"
+COMPLEX_ATTR = "xsweep_complex"
+JSON_ATTRS = "xsweep_json_attrs"
+FAILURES_ATTR = "xsweep_failures"
+
+
+# ----------------------------------------------------------------- encoding --
+
+
+def _native_attr(value: Any) -> bool:
+    """Whether netCDF stores ``value`` as an attribute and gives it back as is."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return True
+    return (
+        isinstance(value, np.ndarray)
+        and value.ndim == 1
+        and value.size > 1
+        and value.dtype.kind in "iuf"
+    )
+
+
+def _encode_attrs(attrs: dict) -> dict:
+    out, as_json = {}, []
+    for key, value in attrs.items():
+        if key == JSON_ATTRS:
+            continue
+        if _native_attr(value):
+            out[key] = value
+        else:
+            out[key] = json.dumps(_jsonable(value))
+            as_json.append(key)
+    if as_json:
+        out[JSON_ATTRS] = json.dumps(as_json)
+    return out
+
+
+def _decode_attrs(attrs: dict) -> dict:
+    out = dict(attrs)
+    for key in json.loads(out.pop(JSON_ATTRS, "[]")):
+        if key in out:
+            out[key] = json.loads(out[key])
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types (numpy scalars and arrays unwrapped)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, complex):
+        return repr(value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return repr(value)
+
+
+def _encode(ds: xr.Dataset) -> xr.Dataset:
+    import xarray as xr
+
+    if COMPLEX_DIM in ds.dims:
+        raise FileFormatError(
+            f"the dimension name {COMPLEX_DIM!r} is reserved by xsweep for complex "
+            "numbers; rename that dimension before saving"
+        )
+    ds = ds.copy(deep=False)
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        if var.dtype.kind == "c":
+            if name in ds.dims:
+                raise FileFormatError(
+                    f"coordinate {name!r} is complex: netCDF cannot store a complex "
+                    "dimension coordinate; use real values or strings"
+                )
+            parts = xr.Variable.concat([var.real, var.imag], dim=COMPLEX_DIM)
+            parts = parts.transpose(*var.dims, COMPLEX_DIM)
+            parts.attrs = {**var.attrs, COMPLEX_ATTR: 1}
+            ds[name] = parts
+        elif var.dtype.kind == "O":
+            _check_strings(name, var.values)
+    for name in ds.variables:
+        ds[name].attrs = _encode_attrs(ds[name].attrs)
+    ds.attrs = _encode_attrs(ds.attrs)
+    return ds
+
+
+def _check_strings(name: str, values: np.ndarray) -> None:
+    flat = values.ravel()
+    bad = next((v for v in flat if not isinstance(v, str)), None)
+    if bad is not None:
+        raise FileFormatError(
+            f"variable {name!r} holds Python objects (e.g. {type(bad).__name__}) "
+            "that netCDF cannot store; return numbers, strings or arrays from the "
+            "function, or convert the variable before saving"
+        )
+
+
+def _decode(ds: xr.Dataset) -> xr.Dataset:
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        attrs = _decode_attrs(var.attrs)
+        if attrs.pop(COMPLEX_ATTR, 0) and COMPLEX_DIM in var.dims:
+            da = ds[name]
+            values = da.isel({COMPLEX_DIM: 0}) + 1j * da.isel({COMPLEX_DIM: 1})
+            ds[name] = values.variable
+        ds[name].attrs = attrs
+    if COMPLEX_DIM in ds.dims:
+        ds = ds.drop_dims(COMPLEX_DIM)
+    ds.attrs = _decode_attrs(ds.attrs)
+    return ds
+
+
+# -------------------------------------------------------------- save / load --
+
+
+def save_dataset(
+    ds: xr.Dataset, path: PathLike, *, engine: str = DEFAULT_ENGINE
+) -> None:
+    """Write ``ds`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The dataset; complex values, booleans and any attributes are kept.
+    path : str or os.PathLike
+        Destination; its directory is created if missing.
+    engine : str, optional
+        xarray netCDF engine, ``"netcdf4"`` by default.
+    """
+    import xarray as xr
+
+    if isinstance(ds, xr.DataArray):
+        ds = ds.to_dataset()
+    encoded = _encode(ds)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        encoded.to_netcdf(tmp, engine=engine)
+
+
+def load_dataset(
+    path: PathLike, *, engine: str = DEFAULT_ENGINE, chunks: Any = None
+) -> xr.Dataset:
+    """Read a dataset saved by :func:`save_dataset`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    engine : str, optional
+        xarray netCDF engine, ``"netcdf4"`` by default.
+    chunks : int, dict or None, optional
+        ``None`` (default) loads everything into memory and closes the file;
+        otherwise the variables are lazy dask arrays with these chunks.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    FileFormatError
+        If the file is not a readable netCDF file.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no dataset at {path}")
+    try:
+        if chunks is None:
+            with xr.open_dataset(path, engine=engine) as ds:
+                ds = ds.load()
+        else:
+            ds = xr.open_dataset(path, engine=engine, chunks=chunks)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(
+            f"{path} is not a readable netCDF file ({type(exc).__name__}: {exc}); "
+            "move it away or delete it, then run again"
+        ) from exc
+    return _decode(ds)
+
+
+# -------------------------------------------------------------------- merge --
+
+
+def merge_datasets(
+    old: xr.Dataset, new: xr.Dataset, overwrite: bool | None = None
+) -> xr.Dataset:
+    """Combine two datasets over the union of their coordinates.
+
+    Parameters
+    ----------
+    old, new : xarray.Dataset
+        Saved results and new results.
+    overwrite : {None, True, False}, optional
+        Where both hold a non-missing value that differs: ``None`` raises
+        :class:`~xsweep.errors.MergeConflictError`, ``True`` keeps the new
+        value, ``False`` keeps the old one. Missing values (NaN) never clash.
+
+    Returns
+    -------
+    xarray.Dataset
+        The merged dataset; attributes of ``new`` win, failure records of both
+        are kept unless the combo they name now has a value.
+    """
+    import xarray as xr
+
+    if isinstance(new, xr.DataArray):
+        new = new.to_dataset()
+    if overwrite is None:
+        check_no_conflicts(old, new)
+    first, second = (old, new) if overwrite is False else (new, old)
+    merged = first.combine_first(second)
+    attrs = {**second.attrs, **first.attrs}
+    failures = _failure_records(old) + _failure_records(new)
+    attrs.pop(FAILURES_ATTR, None)
+    merged.attrs = attrs
+    failures = _prune_failures(merged, failures)
+    if failures:
+        merged.attrs[FAILURES_ATTR] = json.dumps(failures)
+    return merged
+
+
+def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> None:
+    """Raise :class:`~xsweep.errors.MergeConflictError` if values clash.
+
+    A clash is a variable and a coordinate where both datasets hold a
+    non-missing value and the values differ.
+    """
+    import xarray as xr
+
+    for name in set(old.data_vars) & set(new.data_vars):
+        a, b = xr.align(old[name], new[name], join="inner")
+        if a.size == 0:
+            continue
+        clash = (a.notnull() & b.notnull() & (a != b)).values
+        count = int(np.count_nonzero(clash))
+        if count:
+            first = np.unravel_index(int(np.flatnonzero(clash)[0]), clash.shape)
+            place = ", ".join(
+                f"{d}={_plain(a[d].values[i])!r}"
+                for d, i in zip(a.dims, first, strict=True)
+                if d in a.coords
+            )
+            raise MergeConflictError(
+                f"variable {name!r}: {count} new value(s) differ from values "
+                f"already saved{where}, e.g. at {place}: saved "
+                f"{_plain(a.values[first])!r}, new {_plain(b.values[first])!r}. "
+                "Pass overwrite=True to keep the new values or overwrite=False "
+                "to keep the saved ones."
+            )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _failure_records(ds: xr.Dataset) -> list[dict]:
+    text = ds.attrs.get(FAILURES_ATTR)
+    if not text:
+        return []
+    return list(json.loads(text) if isinstance(text, str) else text)
+
+
+def _prune_failures(ds: xr.Dataset, failures: list[dict]) -> list[dict]:
+    """Keep the last record per combo, and only for combos still without value."""
+    latest: dict[str, dict] = {}
+    for record in failures:
+        latest[json.dumps(record.get("combo"), sort_keys=True)] = record
+    kept = []
+    for record in latest.values():
+        combo = record.get("combo") or {}
+        where = {k: v for k, v in combo.items() if k in ds.dims}
+        try:
+            sub = ds.sel(where)
+        except (KeyError, ValueError, TypeError):
+            kept.append(record)
+            continue
+        if not any(bool(sub[v].notnull().any()) for v in sub.data_vars):
+            kept.append(record)
+    return kept
+
+
+@contextlib.contextmanager
+def _merge_lock(path: Path) -> Iterator[None]:
+    """Serialise read-merge-write cycles on one file between processes."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def merge_into(
+    path: PathLike,
+    ds: xr.Dataset,
+    overwrite: bool | None = None,
+    *,
+    engine: str = DEFAULT_ENGINE,
+) -> xr.Dataset:
+    """Merge ``ds`` into the dataset saved at ``path`` and save atomically.
+
+    If ``path`` does not exist, ``ds`` is saved as is. Concurrent callers on the
+    same file are serialised with a lock file beside it; a crash at any moment
+    leaves either the old or the merged file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The netCDF file.
+    ds : xarray.Dataset
+        New results.
+    overwrite : {None, True, False}, optional
+        See :func:`merge_datasets`.
+    engine : str, optional
+        xarray netCDF engine, ``"netcdf4"`` by default.
+
+    Returns
+    -------
+    xarray.Dataset
+        The merged dataset, as saved.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _merge_lock(path):
+        if path.exists():
+            old = load_dataset(path, engine=engine)
+            if overwrite is None:
+                check_no_conflicts(old, ds, where=f" in {path}")
+            keep_new = overwrite is None or overwrite
+            merged = merge_datasets(old, ds, overwrite=keep_new)
+        else:
+            merged = ds
+        save_dataset(merged, path, engine=engine)
+    return merged
