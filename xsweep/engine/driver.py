@@ -85,8 +85,9 @@ def run(
         With workers, combos are first run here for ~10 ms to estimate their
         cost; if the whole sweep is estimated to take less than this many
         seconds (default :data:`IN_PROCESS_BELOW`), it finishes here instead
-        of paying for dispatch. ``0`` skips the estimate and sends every
-        combo to the workers.
+        of paying for dispatch; and while a cold local pool starts, this
+        process runs combos too. ``0`` skips both: every combo is sent to
+        the workers.
     desc : str, optional
         Label of the progress bar.
 
@@ -115,7 +116,7 @@ def run(
             if threshold > 0 and sweep.estimate() < threshold:
                 sweep.here(combos.size)
             else:
-                help_start = executor is None
+                help_start = executor is None and threshold > 0
                 if executor is None:
                     executor = local_executor(workers)
                 sweep.dispatch(executor, workers, chunksize, help_start)
