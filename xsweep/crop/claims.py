@@ -15,6 +15,7 @@ stale (else puts it back), and only then removes it and tries to claim afresh.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -38,7 +39,7 @@ def heartbeat_timeout(value: float | None = None) -> float:
     return float(env) if env else DEFAULT_HEARTBEAT_TIMEOUT
 
 
-def read_claim(path: Path) -> dict[str, Any] | None:
+def read_claim(path: str | os.PathLike) -> dict[str, Any] | None:
     """The holder recorded in a claim file; ``{}`` if unreadable yet, None if gone."""
     try:
         with open(path, "rb") as f:
@@ -54,9 +55,16 @@ def read_claim(path: Path) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else {}
 
 
-def try_claim(path: Path) -> str | None:
+_tokens = itertools.count()
+
+
+def _token() -> str:
+    return f"{HOST}-{os.getpid()}-{next(_tokens)}-{os.urandom(4).hex()}"
+
+
+def try_claim(path: str | os.PathLike) -> str | None:
     """Create the claim file exclusively; its token on success, None if held."""
-    token = uuid.uuid4().hex
+    token = _token()
     info = this_process()
     info["token"] = token
     data = json.dumps(info).encode()
@@ -71,7 +79,9 @@ def try_claim(path: Path) -> str | None:
     return token
 
 
-def is_stale(path: Path, timeout: float, info: dict[str, Any] | None = None) -> bool:
+def is_stale(
+    path: str | os.PathLike, timeout: float, info: dict[str, Any] | None = None
+) -> bool:
     """Whether the claim at ``path`` may be broken (holder dead or silent)."""
     info = read_claim(path) if info is None else info
     if info is None:
@@ -88,12 +98,13 @@ def is_stale(path: Path, timeout: float, info: dict[str, Any] | None = None) -> 
     return age > timeout
 
 
-def break_stale(path: Path, timeout: float) -> bool:
+def break_stale(path: str | os.PathLike, timeout: float) -> bool:
     """Remove the claim at ``path`` if it is stale; whether it was removed.
 
     Safe against several processes breaking the same claim at once, and against
     the claim being replaced by a fresh one meanwhile.
     """
+    path = Path(path)
     info = read_claim(path)
     if info is None or not is_stale(path, timeout, info):
         return False
@@ -116,15 +127,19 @@ def break_stale(path: Path, timeout: float) -> bool:
     return True
 
 
-def release(path: Path, token: str) -> None:
-    """Remove our claim (if it is still ours)."""
-    info = read_claim(path)
-    if info is not None and info.get("token") == token:
+def release(path: str | os.PathLike, token: str) -> None:
+    """Remove our claim (if it is still ours: it may have been judged stale)."""
+    try:
+        with open(path, "rb") as f:
+            ours = token.encode() in f.read()
+    except FileNotFoundError:
+        return
+    if ours:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
 
-def acquire(path: Path, timeout: float) -> str | None:
+def acquire(path: str | os.PathLike, timeout: float) -> str | None:
     """Claim ``path``, breaking it first if stale; the token, or None if held."""
     token = try_claim(path)
     if token is None and break_stale(path, timeout):
@@ -143,13 +158,13 @@ class Heartbeat:
 
     def __init__(self, interval: float) -> None:
         self.interval = max(0.05, float(interval))
-        self._held: dict[Path, str] = {}
+        self._held: dict[str, str] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def hold(self, path: Path, token: str) -> None:
+    def hold(self, path: str, token: str) -> None:
         """Start refreshing ``path``."""
         with self._lock:
             self._held[path] = token
@@ -160,7 +175,7 @@ class Heartbeat:
                 )
                 self._thread.start()
 
-    def drop(self, path: Path) -> None:
+    def drop(self, path: str) -> None:
         """Stop refreshing ``path``."""
         with self._lock:
             self._held.pop(path, None)

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CropError
-from . import claims, records
+from . import claims
 from .grow import Grower, GrowReport, check_function, load_function
 from .layout import CropLayout
-from .sow import LABEL_ATTRS, SowRecord, read_sow
-from .status import CropStatus, crop_status
+from .queries import CropQueries
+from .sow import SowRecord, read_sow
 from .store import ResultStore
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
 
 
-class Crop:
+class Crop(CropQueries):
     """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
 
     Parameters
@@ -170,15 +170,8 @@ class Crop:
         """
         from ..combos import parse_combos
 
-        self._sow_grid(
-            "grid",
-            parse_combos(combos),
-            constants,
-            batchsize,
-            num_batches,
-            shuffle,
-            verbosity,
-        )
+        opts = (batchsize, num_batches, shuffle, verbosity)
+        self._sow_grid("grid", parse_combos(combos), constants, *opts)
 
     def sow_cases(
         self,
@@ -204,15 +197,32 @@ class Crop:
         """
         from ..combos import parse_cases
 
-        self._sow_grid(
-            "cases",
-            parse_cases(fn_args, cases),
-            constants,
-            batchsize,
-            num_batches,
-            shuffle,
-            verbosity,
-        )
+        opts = (batchsize, num_batches, shuffle, verbosity)
+        self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
+
+    def sow_samples(
+        self, n: int, combos: Any = None, constants: dict | None = None, **kwargs: Any
+    ) -> None:
+        """Sow ``n`` random samples drawn by the crop's Sampler.
+
+        Parameters
+        ----------
+        n : int
+            How many samples.
+        combos : dict, optional
+            What to sample each argument from (default: the Sampler's).
+        constants : dict, optional
+            Further arguments, the same for every sample.
+        **kwargs
+            ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
+        """
+        draw = getattr(self.farmer, "gen_cases_fnargs", None)
+        if draw is None:
+            raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
+        from .sow import Samples
+
+        fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
+        self.sow_cases(fn_args, Samples(fn_args, cases), constants, **kwargs)
 
     def _sow_grid(
         self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
@@ -293,22 +303,9 @@ class Crop:
         num_tasks : int, optional
             Pull tasks to submit to ``executor`` (default: its worker count).
         """
-        from . import workers
+        from .workers import grow_missing
 
-        if executor is None and not num_workers:
-            return self.grow()
-        self._grower()  # check the function before starting workers
-        blob = None
-        if not self._read_sow().fn_saved and self._fn is not None:
-            import cloudpickle
-
-            blob = cloudpickle.dumps(self._fn)
-        if executor is None:
-            return workers.grow_on_processes(
-                num_workers, self.location, blob, self.heartbeat_timeout
-            )
-        n = num_tasks or num_workers or workers.executor_width(executor)
-        return workers.grow_on(executor, self.location, blob, self.heartbeat_timeout, n)
+        return grow_missing(self, num_workers, executor, num_tasks)
 
     def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
         """Rerun only the combos that failed, keeping every other result."""
@@ -317,66 +314,6 @@ class Crop:
         for bid in self.failed_results():
             grower.retry_batch(bid, report)
         return report
-
-    # ------------------------------------------------------------ queries
-    def _present(self) -> tuple[SowRecord | None, set, dict]:
-        sow = self._read_sow(missing_ok=True)
-        if sow is None:
-            return None, set(), {}
-        present, failed = ResultStore(self._layout).snapshot()
-        return sow, present, failed
-
-    def missing_results(self) -> tuple[int, ...]:
-        """Batch ids (from 1) without a result."""
-        sow, present, _ = self._present()
-        if sow is None:
-            return ()
-        return tuple(
-            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) not in present
-        )
-
-    def completed_results(self) -> tuple[int, ...]:
-        """Batch ids (from 1) with a result (failed combos included)."""
-        sow, present, _ = self._present()
-        if sow is None:
-            return ()
-        return tuple(
-            k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in present
-        )
-
-    def failed_results(self) -> tuple[int, ...]:
-        """Batch ids (from 1) whose result holds failed combos."""
-        sow, _, failed = self._present()
-        if sow is None:
-            return ()
-        return tuple(k for k, fp in enumerate(sow.fingerprints, 1) if (k, fp) in failed)
-
-    def failures(self) -> list:
-        """Every failed combo's :class:`~xsweep.engine.Failure` record."""
-        sow = self._read_sow()
-        store = ResultStore(self._layout)
-        out = []
-        for bid in self.failed_results():
-            out += store.read(bid, sow.fingerprints[bid - 1])["failures"]
-        return out
-
-    def is_ready_to_reap(self) -> bool:
-        """Whether every batch has a result."""
-        return self.is_prepared() and not self.missing_results()
-
-    @property
-    def num_sown_batches(self) -> int:
-        sow = self._read_sow(missing_ok=True)
-        return -1 if sow is None else sow.num_batches
-
-    @property
-    def num_results(self) -> int:
-        return len(self.completed_results()) if self.is_prepared() else -1
-
-    def status(self) -> CropStatus:
-        """Counts of pending, claimed, done and failed batches, and failures."""
-        sow = self._read_sow(missing_ok=True)
-        return crop_status(self.name, self._layout, sow, self.heartbeat_timeout)
 
     # --------------------------------------------------------------- reap
     def reap(
@@ -407,28 +344,11 @@ class Crop:
         overwrite : bool, optional
             How a Harvester merges conflicting data (see its ``merge_reaped``).
         """
-        from .reap import load_reaped, reap_crop, wait_for_results
+        from .reap import reap_sown
 
-        sow = self._read_sow(missing_ok=True)
-        if sow is None:
-            saved = load_reaped(self._layout)
-            if saved is None:
-                self._read_sow()  # raises: not sown
-            return saved
-        if wait and not allow_incomplete:
-            wait_for_results(lambda: len(self.missing_results()), timeout)
-        farmer = self.farmer
-        if farmer is None and sow.farmer_kind and self._layout.farmer_file.exists():
-            farmer = records.read(self._layout.farmer_file, "farmer")
-        labels = None
-        if farmer is not None and hasattr(farmer, "var_names"):
-            labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
-            labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
-        elif sow.farmer_kind:
-            labels = sow.labels
-        return reap_crop(
-            self._layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
-            clean_up=clean_up, overwrite=overwrite,
+        return reap_sown(
+            self, wait=wait, clean_up=clean_up, allow_incomplete=allow_incomplete,
+            timeout=timeout, overwrite=overwrite,
         )  # fmt: skip
 
     def compact(self) -> int:
@@ -444,24 +364,13 @@ class Crop:
 
     # ------------------------------------------------------------- display
     def __repr__(self) -> str:
-        try:
-            from .render import render_text
-        except ImportError:
-            s = self.status()
-            return (
-                f"<Crop(name={self.name!r}, location={self.location!r}, "
-                f"batches={s.num_batches}, done={s.done}, failed={s.failed}, "
-                f"claimed={s.claimed}, pending={s.pending})>"
-            )
+        from .render import render_text
+
         return render_text(self.status())
 
     def _repr_html_(self) -> str:
-        try:
-            from .render import render_html
-        except ImportError:
-            import html
+        from .render import render_html
 
-            return f"<pre>{html.escape(repr(self))}</pre>"
         return render_html(self.status())
 
 

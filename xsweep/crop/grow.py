@@ -118,25 +118,40 @@ class Grower:
         self.timeout = heartbeat_timeout
         self.store = ResultStore(layout)
         self.heartbeat = claims.heartbeat_for(heartbeat_timeout)
+        self._run: Callable | None = None
+
+    def _runner(self) -> Callable:
+        """``run(start, stop) -> Block``, the signature checked once, not per run."""
+        from ..engine import check_signature, compute_block
+
+        sow = self.sow
+        check_signature(self.fn, sow.combos.names, sow.constants, sow.resources)
+        extra = {**sow.constants, **sow.resources}
+        try:  # the engine's unchecked inner loop: the same, minus the checks
+            from ..engine.sequential import run_range
+        except ImportError:  # pragma: no cover
+            run_range = None
+
+        def run(start: int, stop: int) -> Any:
+            if run_range is not None:
+                return run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
+            return compute_block(
+                self.fn, sow.combos, start, stop, constants=sow.constants,
+                resources=sow.resources, on_error="record",
+            )  # fmt: skip
+
+        return run
 
     def compute(self, batch_id: int, runs: Iterable[tuple[int, int]]) -> dict[str, Any]:
         """Compute flat index runs of a batch; a result record (not written)."""
-        from ..engine import compute_block
-
+        if self._run is None:
+            self._run = self._runner()
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
-        prov["start"] = time.time()
+        prov["start"] = prov.pop("time")
         blocks, failures = [], []
         for start, stop in runs:
-            block = compute_block(
-                self.fn,
-                self.sow.combos,
-                start,
-                stop,
-                constants=self.sow.constants,
-                resources=self.sow.resources,
-                on_error="record",
-            )
+            block = self._run(start, stop)
             blocks.append(block)
             failures.extend(block.failures)
         prov["end"] = time.time()
@@ -149,13 +164,15 @@ class Grower:
             "provenance": [prov],
         }
 
-    def grow_batch(self, batch_id: int, report: GrowReport) -> None:
+    def grow_batch(
+        self, batch_id: int, report: GrowReport, precheck: bool = True
+    ) -> None:
         """Claim, compute, write and release one batch (skip if done or held)."""
         fp = self.sow.fingerprint(batch_id)
-        if self.store.exists(batch_id, fp):
+        if precheck and self.store.exists(batch_id, fp):
             report.skipped.append(batch_id)
             return
-        claim = self.layout.claim_file(batch_id, fp)
+        claim = self.layout.claim_path(batch_id, fp)
         token = self._acquire(claim)
         if token is None:
             report.held.append(batch_id)
@@ -176,7 +193,7 @@ class Grower:
     def retry_batch(self, batch_id: int, report: GrowReport) -> None:
         """Rerun only the failed combos of a batch, keeping the rest."""
         fp = self.sow.fingerprint(batch_id)
-        claim = self.layout.claim_file(batch_id, fp)
+        claim = self.layout.claim_path(batch_id, fp)
         token = self._acquire(claim)
         if token is None:
             report.held.append(batch_id)
@@ -217,6 +234,7 @@ class Grower:
     ) -> GrowReport:
         """Grow the given batches (each skipped if done or held)."""
         report = GrowReport() if report is None else report
+        self.store.snapshot()  # learn which results are compacted
         for bid in batch_ids:
             self.grow_batch(self.sow.check_batch(bid), report)
         return report
@@ -235,5 +253,5 @@ class Grower:
             shift = random.randrange(len(todo))
             todo = todo[shift:] + todo[:shift]
         for bid in todo:
-            self.grow_batch(bid, report)
+            self.grow_batch(bid, report, precheck=False)
         return report

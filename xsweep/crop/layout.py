@@ -50,6 +50,11 @@ class CropLayout:
 
     location: Path
 
+    def __post_init__(self) -> None:
+        # plain strings for the paths built once per batch (pathlib is slow)
+        object.__setattr__(self, "_results", os.path.join(self.location, "results"))
+        object.__setattr__(self, "_claims", os.path.join(self.location, "claims"))
+
     @classmethod
     def for_name(cls, name: str, parent_dir: str | os.PathLike | None) -> CropLayout:
         """The layout of the crop called ``name`` in ``parent_dir`` (default cwd)."""
@@ -93,8 +98,12 @@ class CropLayout:
         return self.location / "reaped.xsw"
 
     # --------------------------------------------------------- batch files
+    def result_path(self, batch_id: int, fp: str) -> str:
+        """:meth:`result_file` as a string (fast)."""
+        return f"{self._results}/b{batch_id}.{fp}.xsr"
+
     def result_file(self, batch_id: int, fp: str) -> Path:
-        return self.results_dir / f"b{batch_id}.{fp}.xsr"
+        return Path(self.result_path(batch_id, fp))
 
     def failure_marker(self, batch_id: int, fp: str, num_failed: int) -> Path:
         return self.results_dir / f"b{batch_id}.{fp}.f{num_failed}.fail"
@@ -102,12 +111,12 @@ class CropLayout:
     def compact_file(self, token: str) -> Path:
         return self.results_dir / f"compact.{token}.xsc"
 
-    def claim_file(self, batch_id: int, fp: str) -> Path:
-        return self.claims_dir / f"b{batch_id}.{fp}.claim"
+    def claim_path(self, batch_id: int, fp: str) -> str:
+        """:meth:`claim_file` as a string (fast)."""
+        return f"{self._claims}/b{batch_id}.{fp}.claim"
 
-    def broken_claim_file(self, claim: Path, token: str) -> Path:
-        """Where a stale claim is renamed to before it is removed."""
-        return claim.with_name(f"{claim.name}.broken-{token}")
+    def claim_file(self, batch_id: int, fp: str) -> Path:
+        return Path(self.claim_path(batch_id, fp))
 
     # ------------------------------------------------------------ listing
     def make_dirs(self) -> None:
@@ -115,29 +124,34 @@ class CropLayout:
         for d in (self.location, self.results_dir, self.claims_dir):
             d.mkdir(parents=True, exist_ok=True)
 
-    def list_results(self) -> tuple[dict, dict]:
-        """Single-batch results and failure markers, any fingerprint.
+    def list_results(self) -> tuple[dict, dict, list[Path]]:
+        """Results, failure markers and compacted files, from one listing.
 
         Returns
         -------
         results : dict
-            ``(batch_id, fp) -> path`` of every result file.
+            ``(batch_id, fp) -> path`` of every single-batch result file.
         failed : dict
             ``(batch_id, fp) -> (num_failed, path)`` of every failure marker.
+        compacts : list of Path
+            Every compacted result file.
         """
-        results, failed = {}, {}
-        for name in _listdir(self.results_dir):
+        results, failed, compacts = {}, {}, []
+        base = self._results
+        for name in _listdir(base):
             m = _RESULT_RE.match(name)
             if m:
-                results[int(m.group(1)), m.group(2)] = self.results_dir / name
+                results[int(m.group(1)), m.group(2)] = f"{base}/{name}"
                 continue
             m = _FAIL_RE.match(name)
             if m:
                 key = (int(m.group(1)), m.group(2))
                 n = int(m.group(3))
                 if key not in failed or n < failed[key][0]:  # retries only lower n
-                    failed[key] = (n, self.results_dir / name)
-        return results, failed
+                    failed[key] = (n, f"{base}/{name}")
+            elif _COMPACT_RE.match(name):
+                compacts.append(Path(base, name))
+        return results, failed, sorted(compacts)
 
     def list_functions(self) -> dict[str, Path]:
         """Saved function files by function fingerprint."""
@@ -150,11 +164,7 @@ class CropLayout:
 
     def list_compacts(self) -> list[Path]:
         """Every compacted result file."""
-        return [
-            self.results_dir / n
-            for n in _listdir(self.results_dir)
-            if _COMPACT_RE.match(n)
-        ]
+        return self.list_results()[2]
 
     def list_claims(self) -> dict[tuple[int, str], Path]:
         """Current claim files, by ``(batch_id, fingerprint)``."""

@@ -44,23 +44,28 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
-_SELF_START = process_start_ticks(os.getpid())
+_static: dict[str, Any] = {}
 
 
 def this_process() -> dict[str, Any]:
-    """Host, pid, process start and scheduler ids of this process."""
+    """Host, pid, process start, scheduler ids of this process, and the time.
+
+    Everything but the time is looked up once per process (the environment
+    of a grow process does not change while it runs).
+    """
     pid = os.getpid()
-    start = _SELF_START if pid == _SELF_PID else process_start_ticks(pid)
-    return {
-        "host": HOST,
-        "pid": pid,
-        "pid_start": start,
-        "scheduler": scheduler_ids(),
-        "time": time.time(),
-    }
-
-
-_SELF_PID = os.getpid()
+    if _static.get("pid") != pid:
+        _static.clear()
+        _static.update(
+            host=HOST,
+            pid=pid,
+            pid_start=process_start_ticks(pid),
+            scheduler=scheduler_ids(),
+        )
+    out = dict(_static)
+    out["scheduler"] = dict(_static["scheduler"])
+    out["time"] = time.time()
+    return out
 
 
 def pid_is_alive(pid: int, start_ticks: int | None) -> bool:

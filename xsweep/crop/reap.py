@@ -10,7 +10,6 @@ a second reap returns.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -80,11 +79,7 @@ def fill_buffer(
         if (k, fp) not in present:
             missing.append(k)
             continue
-        try:
-            record = store.read(k, fp)
-        except FileNotFoundError:  # compacted meanwhile
-            store.compact_index(refresh=True)
-            record = store.read(k, fp)
+        record = store.read(k, fp)
         for block in record["blocks"]:
             buffer.put_block(block.start, block)
         provs.extend(record["provenance"])
@@ -166,10 +161,17 @@ def reap_crop(
             records.write(
                 layout.reaped_raw, "reaped", {"result": result, "attrs": attrs}
             )
+    elif hasattr(farmer, "add_df"):  # a Sampler: rows of samples
+        result = to_frame(buffer, sow, labels, attrs)
+        farmer.add_df(result)
+        if complete:
+            records.write(layout.reaped_raw, "reaped", {"result": result})
     else:
         from .. import labelling, netcdf
 
-        ds = labelling.buffer_to_dataset(
+        attrs.update(labelling.provenance_attrs(None, *_span(provs)))
+        attrs["xsweep_function"] = sow.fn_name
+        result = labelling.buffer_to_dataset(
             buffer,
             sow.combos,
             var_names=labels.get("var_names"),
@@ -180,15 +182,42 @@ def reap_crop(
         )
         merge = getattr(farmer, "merge_reaped", None)
         if merge is not None:
-            merge(ds, overwrite=overwrite)
+            merge(result, overwrite=overwrite)
         if complete:
-            netcdf.save_dataset(ds, layout.reaped_dataset)
-        result = ds
+            netcdf.save_dataset(result, layout.reaped_dataset)
     if clean_up is None:
         clean_up = not allow_incomplete
     if clean_up and complete:
         clean(layout)
     return result
+
+
+def _span(provs: list[dict]) -> tuple[str, str]:
+    """ISO times of the first start and last end of the results."""
+    starts = [p["start"] for p in provs if p.get("start")] or [time.time()]
+    ends = [p["end"] for p in provs if p.get("end")] or [time.time()]
+    iso = "%Y-%m-%dT%H:%M:%S+00:00"
+    return time.strftime(iso, time.gmtime(min(starts))), time.strftime(
+        iso, time.gmtime(max(ends))
+    )
+
+
+def to_frame(buffer: Any, sow: SowRecord, labels: dict, attrs: dict) -> Any:
+    """Sampled cases as a DataFrame: one row per case, inputs then outputs."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    cases = getattr(sow.combos, "cases", None)
+    if cases is None:  # a grid: one row per combo
+        cases = [sow.combos.args(i) for i in range(sow.combos.size)]
+    for j, name in enumerate(sow.combos.names):
+        data[name] = [case[j] for case in cases]
+    for name in labels.get("var_names") or ():
+        values = buffer.arrays[name]
+        data[name] = values if values.ndim == 1 else list(values)
+    df = pd.DataFrame(data)
+    df.attrs.update(attrs)
+    return df
 
 
 def load_reaped(layout: CropLayout) -> Any | None:
@@ -215,16 +244,37 @@ def clean(layout: CropLayout) -> None:
             records.remove(path)
 
 
-def failures_json(failures: list) -> str:
-    """Failures as a JSON string (for attributes)."""
-    return json.dumps(
-        [
-            {
-                "index": f.index,
-                "combo": repr(f.combo),
-                "exc_type": f.exc_type,
-                "message": f.message,
-            }
-            for f in failures
-        ]
-    )
+def reap_sown(
+    crop: Any,
+    *,
+    wait: bool,
+    clean_up: bool | None,
+    allow_incomplete: bool,
+    timeout: float | None,
+    overwrite: bool | None,
+) -> Any:
+    """What :meth:`Crop.reap <xsweep.crop.crop.Crop.reap>` does."""
+    from .sow import LABEL_ATTRS
+
+    layout = crop.layout
+    sow = crop._read_sow(missing_ok=True)
+    if sow is None:
+        saved = load_reaped(layout)
+        if saved is None:
+            crop._read_sow()  # raises: not sown
+        return saved
+    if wait and not allow_incomplete:
+        wait_for_results(lambda: len(crop.missing_results()), timeout)
+    farmer = crop.farmer
+    if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
+        farmer = records.read(layout.farmer_file, "farmer")
+    labels = None
+    if farmer is not None and hasattr(farmer, "var_names"):
+        labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
+        labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
+    elif sow.farmer_kind:
+        labels = sow.labels
+    return reap_crop(
+        layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
+        clean_up=clean_up, overwrite=overwrite,
+    )  # fmt: skip

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..combos import Cases
 from ..errors import CropError, FileFormatError, InvalidCombosError
 from . import fingerprint as fpr
 from . import records
@@ -28,6 +29,16 @@ LABEL_ATTRS = ("var_names", "var_dims", "var_coords", "constants", "attrs")
 #: default batching: one combo per batch up to this many combos, then this many
 #: batches of balanced size
 DEFAULT_MAX_BATCHES = 1000
+
+
+class Samples(Cases):
+    """Cases that may repeat (random samples often do)."""
+
+    def __init__(self, names: Sequence[str], rows: Sequence[tuple]) -> None:
+        self.names = tuple(names)
+        self.cases = [tuple(r) for r in rows]
+        self.size = len(self.cases)
+        self.shape = (self.size,)
 
 
 def choose_bounds(
@@ -189,7 +200,7 @@ def make_sow_record(
         order=order,
         fingerprints=fps,
         fn_fingerprint=fn_fp,
-        fn_name=getattr(fn, "__name__", repr(fn)) if fn is not None else "",
+        fn_name=_qualified_name(fn),
         fn_saved=fn_saved,
         labels=labels,
         farmer_kind=farmer_kind,
@@ -197,6 +208,16 @@ def make_sow_record(
         sow_id=uuid.uuid4().hex,
         sown_at=time.time(),
     )
+
+
+def _qualified_name(fn: Callable | None) -> str:
+    if fn is None:
+        return ""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    module = getattr(fn, "__module__", None)
+    if name is None:
+        return repr(fn)
+    return f"{module}.{name}" if module else name
 
 
 def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> None:
@@ -290,7 +311,7 @@ def sow(
             records.remove(path)
     for path in (layout.reaped_dataset, layout.reaped_raw, layout.farmer_file):
         records.remove(path)
-    if farmer is not None and hasattr(farmer, "merge_reaped"):
+    if hasattr(farmer, "merge_reaped") or hasattr(farmer, "add_df"):
         _save_farmer(layout, farmer)
     return record, removed
 

@@ -41,47 +41,53 @@ class ResultStore:
 
     def __init__(self, layout: CropLayout) -> None:
         self.layout = layout
-        self._compact_index: dict[Key, Path] | None = None
+        self._compacts: tuple[Path, ...] = ()
+        self._compact_index: dict[Key, Path] = {}
+        self._compact_data: dict[Path, dict] = {}
 
     # ------------------------------------------------------------ queries
-    def compact_index(self, refresh: bool = False) -> dict[Key, Path]:
-        """Which compacted file holds each compacted result."""
-        if self._compact_index is None or refresh:
-            index: dict[Key, Path] = {}
-            for path in self.layout.list_compacts():
-                with contextlib.suppress(FileNotFoundError):
-                    for key in records.read(path, "compact")["results"]:
-                        index[key] = path
-            self._compact_index = index
-        return self._compact_index
+    def _index_compacts(self, compacts: list[Path]) -> None:
+        """Know which compacted file holds each compacted result."""
+        if tuple(compacts) == self._compacts:
+            return
+        index: dict[Key, Path] = {}
+        data: dict[Path, dict] = {}
+        for path in compacts:
+            with contextlib.suppress(FileNotFoundError):
+                data[path] = records.read(path, "compact")["results"]
+                index.update(dict.fromkeys(data[path], path))
+        self._compacts, self._compact_index, self._compact_data = (
+            tuple(compacts),
+            index,
+            data,
+        )
 
     def exists(self, batch_id: int, fp: str) -> bool:
         """Whether batch ``batch_id`` has a result with fingerprint ``fp``."""
-        if os.path.exists(self.layout.result_file(batch_id, fp)):
+        if os.path.exists(self.layout.result_path(batch_id, fp)):
             return True
-        return (batch_id, fp) in self.compact_index()
+        return (batch_id, fp) in self._compact_index
 
-    def snapshot(
-        self, refresh_compacts: bool = True
-    ) -> tuple[set[Key], dict[Key, int]]:
+    def snapshot(self) -> tuple[set[Key], dict[Key, int]]:
         """All results present (any fingerprint) and failed-combo counts."""
-        singles, markers = self.layout.list_results()
-        present = set(singles) | set(self.compact_index(refresh=refresh_compacts))
+        singles, markers, compacts = self.layout.list_results()
+        self._index_compacts(compacts)
+        present = set(singles) | set(self._compact_index)
         failed = {k: n for k, (n, _) in markers.items() if k in present and n > 0}
         return present, failed
 
     def read(self, batch_id: int, fp: str) -> dict[str, Any]:
         """The result record of a batch (single file first, then compacted)."""
-        path = self.layout.result_file(batch_id, fp)
+        path = self.layout.result_path(batch_id, fp)
         try:
             record = records.read(path, "result")
         except FileNotFoundError:
-            compact = self.compact_index().get((batch_id, fp))
-            if compact is None:
-                compact = self.compact_index(refresh=True).get((batch_id, fp))
+            if (batch_id, fp) not in self._compact_index:
+                self.snapshot()  # compacted since we last looked?
+            compact = self._compact_index.get((batch_id, fp))
             if compact is None:
                 raise
-            record = records.read(compact, "compact")["results"][batch_id, fp]
+            record = self._compact_data[compact][batch_id, fp]
         if record.get("batch_id") != batch_id or record.get("fingerprint") != fp:
             raise FileFormatError(
                 f"{path} claims to answer batch {record.get('batch_id')} "
@@ -102,13 +108,13 @@ class ResultStore:
         nfail = len(record["failures"])
         if nfail:
             records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
-        records.write(self.layout.result_file(bid, fp), "result", record, what="result")
+        records.write(self.layout.result_path(bid, fp), "result", record, what="result")
         if previous_failed and previous_failed != nfail:
             records.remove(self.layout.failure_marker(bid, fp, previous_failed))
 
     def remove_stale(self, keep: set[Key]) -> int:
         """Remove results and markers of batches not in ``keep``; how many."""
-        singles, markers = self.layout.list_results()
+        singles, markers, compacts = self.layout.list_results()
         n = 0
         for key, path in singles.items():
             if key not in keep:
@@ -116,13 +122,12 @@ class ResultStore:
         for key, (_, path) in markers.items():
             if key not in keep:
                 records.remove(path)
-        for path in self.layout.list_compacts():
+        for path in compacts:
             with contextlib.suppress(FileNotFoundError, FileFormatError):
                 data = records.read(path, "compact")["results"]
                 if not any(k in keep for k in data):
                     n += len(data)
                     records.remove(path)
-        self._compact_index = None
         return n
 
     def compact(self, keep: set[Key]) -> int:
@@ -132,10 +137,9 @@ class ResultStore:
         the merged file is safely written, and only if they did not change
         meanwhile (a retry writing a newer result keeps its file).
         """
-        singles, _ = self.layout.list_results()
+        singles, _, old_compacts = self.layout.list_results()
         merged: dict[Key, dict] = {}
-        seen: list[tuple[Path, tuple[int, int]]] = []
-        old_compacts = self.layout.list_compacts()
+        seen: list[tuple[str, tuple[int, int]]] = []
         for path in old_compacts:
             with contextlib.suppress(FileNotFoundError):
                 for key, rec in records.read(path, "compact")["results"].items():
@@ -161,5 +165,4 @@ class ResultStore:
                     os.unlink(path)
         for path in old_compacts:
             records.remove(path)
-        self._compact_index = None
         return len(merged)

@@ -93,3 +93,22 @@ def grow_on_processes(
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(num_workers, mp_context=ctx) as pool:
         return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)
+
+
+def grow_missing(
+    crop: Any, num_workers: int | None, executor: Any, num_tasks: int | None
+) -> GrowReport:
+    """What :meth:`Crop.grow_missing <xsweep.crop.crop.Crop.grow_missing>` does."""
+    if executor is None and not num_workers:
+        return crop.grow()
+    crop._grower()  # check the function before starting workers
+    blob = None
+    if not crop._read_sow().fn_saved and crop._fn is not None:
+        import cloudpickle
+
+        blob = cloudpickle.dumps(crop._fn)
+    timeout = crop.heartbeat_timeout
+    if executor is None:
+        return grow_on_processes(num_workers, crop.location, blob, timeout)
+    n = num_tasks or num_workers or executor_width(executor)
+    return grow_on(executor, crop.location, blob, timeout, n)
