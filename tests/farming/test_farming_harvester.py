@@ -116,3 +116,39 @@ def test_chunks_give_lazy_full_ds(tmp_path):
     harvester.harvest_combos({"a": [1, 2], "b": [1.0]})
     assert harvester.full_ds.p.chunks is not None
     np.testing.assert_array_equal(harvester.full_ds.p.values, [[1.0], [2.0]])
+
+
+def test_skip_existing_with_a_new_dimension_runs_everything(harvester):
+    harvester.harvest_combos({"a": [1, 2], "b": [1]})
+    CALLS.clear()
+    harvester.harvest_cases([(1, 1), (2, 5)], fn_args=["a", "b"], skip_existing=True)
+    assert CALLS == [(2, 5)]
+
+
+MERGER = """
+import sys
+import numpy as np, xarray as xr
+from xsweep.netcdf import merge_into
+path, first = sys.argv[1], int(sys.argv[2])
+for a in range(first, first + 8):
+    merge_into(path, xr.Dataset({"x": ("a", [float(a)])}, coords={"a": [a]}))
+"""
+
+
+def test_concurrent_merges_into_one_file_lose_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "merger.py"
+    script.write_text(MERGER)
+    path = tmp_path / "shared.nc"
+    env = {**__import__("os").environ, "XSWEEP_FSYNC": "0"}
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(path), str(first)], env=env)
+        for first in (0, 100)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    full = load_dataset(path)
+    expected = list(range(8)) + list(range(100, 108))
+    assert full.a.values.tolist() == expected
+    assert full.x.values.tolist() == [float(a) for a in expected]

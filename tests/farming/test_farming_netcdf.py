@@ -157,7 +157,7 @@ def test_kill_while_saving_never_leaves_a_broken_file(tmp_path):
     script.write_text(SAVER)
     rng = np.random.default_rng(1)
     env = {**os.environ, "XSWEEP_FSYNC": "0"}
-    for _ in range(4):
+    for _ in range(3):
         proc = subprocess.Popen(
             [sys.executable, str(script), str(path)],
             stdout=subprocess.PIPE,

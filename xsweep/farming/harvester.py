@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -275,38 +276,57 @@ class Harvester:
 
 
 def _done_mask(full_ds: xr.Dataset, combos: Grid | Cases, runner: Runner, settings):
-    """Which combos already have a value in ``full_ds`` (None: cannot tell)."""
+    """Which combos already have a value in ``full_ds`` (None: cannot tell).
+
+    A combo is done if any output has a non-missing value there. Dimensions
+    of ``full_ds`` that are not combos must be internal (``var_dims``) or
+    pinned by a constant of this run; otherwise nothing can be told.
+    """
     inner = {d for dims in (runner.var_dims or {}).values() for d in dims}
-    outer = [d for d in full_ds.dims if d not in inner]
+    outer = {d for d in full_ds.dims if d not in inner}
     constants = {**(runner.constants or {}), **dict(settings.get("constants", ()))}
-    if not set(outer) <= set(combos.names) | set(constants):
+    names = set(combos.names)
+    if not (names <= outer <= names | set(constants)):
         return None
     done = None
     for var in full_ds.data_vars:
         has = full_ds[var].notnull()
-        extra = [d for d in has.dims if d not in combos.names]
-        pinned = {d: constants[d] for d in extra if d in constants}
+        pinned = {d: constants[d] for d in has.dims if d in outer and d not in names}
         try:
             has = has.sel(pinned) if pinned else has
-        except KeyError:
-            return np.zeros(combos.size, dtype=bool)
-        has = has.any([d for d in has.dims if d not in combos.names])
+        except (KeyError, ValueError, TypeError):
+            return None
+        rest = [d for d in has.dims if d not in names]
+        has = has.any(rest) if rest else has
         done = has if done is None else (done | has)
-    if done is None:
-        return np.zeros(combos.size, dtype=bool)
-    mask = np.zeros(combos.size, dtype=bool)
-    lookups = {
-        d: {v: i for i, v in enumerate(done[d].values.tolist())} for d in done.dims
-    }
-    values = done.values
-    for i, args in enumerate(combos.iter_range(0, combos.size)):
-        combo = dict(zip(combos.names, args, strict=True))
-        try:
-            pos = tuple(lookups[d][combo[d]] for d in done.dims)
-        except KeyError:
-            continue
-        mask[i] = bool(values[pos])
-    return mask
+    if done is None or set(done.dims) != names:
+        return None
+    done = done.transpose(*combos.names)
+    lookups = [
+        {v: i for i, v in enumerate(done[d].values.tolist())} for d in combos.names
+    ]
+    try:
+        if isinstance(combos, Grid):
+            idx = [
+                np.array([lk.get(v, -1) for v in values], dtype=np.intp)
+                for lk, values in zip(lookups, combos.values, strict=True)
+            ]
+            grid = np.ix_(*[np.where(i >= 0, i, 0) for i in idx])
+            ndim = len(idx)
+            known = [
+                (i >= 0).reshape([-1 if j == k else 1 for j in range(ndim)])
+                for k, i in enumerate(idx)
+            ]
+            mask = done.values[grid] & functools.reduce(np.logical_and, known)
+            return mask.reshape(-1)
+        mask = np.zeros(combos.size, dtype=bool)
+        values = done.values
+        for k, case in enumerate(combos.cases):
+            pos = [lk.get(v, -1) for lk, v in zip(lookups, case, strict=True)]
+            mask[k] = min(pos) >= 0 and bool(values[tuple(pos)])
+        return mask
+    except TypeError:  # unhashable combo values: cannot tell
+        return None
 
 
 def _missing_cases(full_ds, combos, runner, settings) -> Cases | None:
