@@ -66,3 +66,10 @@ def wait_for(condition, timeout, what, poll=0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(poll)
+
+
+def fragile(x, y):
+    """``x + y``, except that it raises for x == 4."""
+    if x == 4:
+        raise ValueError(f"x == 4 is not allowed (y={y})")
+    return x + y
