@@ -59,3 +59,7 @@ class CropTimeoutError(CropError, TimeoutError):
 
 class MergeConflictError(XsweepError, ValueError):
     """New results disagree with results already saved (``overwrite=None``)."""
+
+
+class NothingToSubmitError(SchedulerError):
+    """Every batch asked for is already grown (or held): no job to submit."""

@@ -14,8 +14,7 @@ import pytest
 
 from xsweep import mpi
 
-from ._sweep import make_crop, provenance
-from .test_run_body import SCHEDULER_VARS
+from ._sweep import SCHEDULER_VARS, make_crop, provenance
 
 MPI_VARS = [v for pair in mpi.RANK_VARS for v in pair] + list(mpi.SIZE_VARS)
 

@@ -12,14 +12,7 @@ import xarray as xr
 
 from xsweep.crop.crop import Crop
 
-from ._sweep import expected, fragile, make_crop, provenance
-
-#: variables a task would inherit from a scheduler; cleared before each run
-SCHEDULER_VARS = (
-    "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SGE_TASK_ID",
-    "JOB_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID", "PBS_JOBID", "LSB_JOBINDEX",
-    "LSB_JOBID", "PROCESS_ID", "CLUSTER_ID",
-)  # fmt: skip
+from ._sweep import SCHEDULER_VARS, expected, fragile, make_crop, provenance
 
 
 def run_script(text: str, tmp_path, **env) -> subprocess.CompletedProcess:
