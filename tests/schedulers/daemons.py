@@ -1,0 +1,190 @@
+"""Start, find and stop the real schedulers the tests submit to.
+
+Under ``CI=true`` (or ``XSWEEP_START_SCHEDULERS=1``), as root, a scheduler that
+is not running is installed and started with ``scripts/ci/<name>_up.sh`` and
+stopped again at the end with ``<name>_down.sh``; one that was already running
+is used and left alone. Elsewhere a scheduler that is not running makes its
+tests skip, saying why. Under CI a scheduler that cannot be started fails the
+tests: they must run there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CI_SCRIPTS = REPO / "scripts" / "ci"
+SGE_ENV = {"SGE_ROOT": "/var/lib/gridengine", "SGE_CELL": "default"}
+CI_USER = "ciuser"
+#: seconds allowed for installing and starting one scheduler
+UP_TIMEOUT = 400
+
+
+def in_ci() -> bool:
+    """Whether the tests must start what they need (and never skip)."""
+    return os.environ.get("CI", "").lower() == "true" or (
+        os.environ.get("XSWEEP_START_SCHEDULERS") == "1"
+    )
+
+
+@dataclass
+class Daemon:
+    """A scheduler the tests may use; ``started`` if the tests started it."""
+
+    name: str
+    started: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _answers(argv: list[str], env: dict | None = None, expect: str = "") -> bool:
+    if shutil.which(argv[0], path=(env or os.environ).get("PATH")) is None:
+        return False
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=15, env=env)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and expect in proc.stdout
+
+
+def slurm_running() -> bool:
+    """Whether a SLURM controller answers and a node is up."""
+    if not _answers(["sinfo", "-h", "-o", "%T"]):
+        return False
+    out = subprocess.run(
+        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=15
+    ).stdout.split()
+    return any(
+        s.rstrip("*") in {"idle", "mixed", "allocated", "completing"} for s in out
+    )
+
+
+def sge_running() -> bool:
+    """Whether Grid Engine answers with an execution host, and ciuser exists."""
+    env = {**os.environ, **SGE_ENV}
+    if not _answers(["qstat", "-f"], env=env, expect="all.q@"):
+        return False
+    return subprocess.run(["id", CI_USER], capture_output=True).returncode == 0
+
+
+def _run_script(name: str) -> None:
+    script = CI_SCRIPTS / name
+    proc = subprocess.run(
+        ["bash", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=UP_TIMEOUT,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{script} failed (exit {proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+
+
+def bring_up(name: str, running, up: str, down: str):
+    """Yield a :class:`Daemon`, starting (and later stopping) it if allowed."""
+    if running():
+        yield Daemon(name)
+        return
+    if not in_ci():
+        pytest.skip(
+            f"{name} is not running here; run the tests with CI=true (as root) or "
+            f"XSWEEP_START_SCHEDULERS=1 to install and start it with "
+            f"scripts/ci/{up}"
+        )
+    if os.geteuid() != 0:
+        pytest.fail(f"CI=true but not root: cannot start {name} with {up}")
+    t0 = time.monotonic()
+    try:
+        _run_script(up)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        _stop(down)
+        pytest.fail(f"could not start {name}: {e}")
+    if not running():
+        _stop(down)
+        pytest.fail(f"{up} finished but {name} does not answer")
+    daemon = Daemon(name, started=True, timings={"up": time.monotonic() - t0})
+    print(f"\n[{name} started in {daemon.timings['up']:.1f} s]", file=sys.stderr)
+    try:
+        yield daemon
+    finally:
+        t0 = time.monotonic()
+        _stop(down)
+        print(f"\n[{name} stopped in {time.monotonic() - t0:.1f} s]", file=sys.stderr)
+
+
+def _stop(down: str) -> None:
+    try:
+        _run_script(down)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        print(f"warning: {down} failed: {e}", file=sys.stderr)
+
+
+def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
+    """An interpreter ``ciuser`` can run, with xsweep's dependencies installed.
+
+    The repository's ``.venv`` links to root's own Python, which an ordinary
+    user cannot start; so build (once per dependency set) a venv from Debian's
+    ``/usr/bin/python3`` under ``/var/tmp/xsweep-ci``, and copy the current
+    ``xsweep`` package into ``src_root`` (world-readable) for ``PYTHONPATH``.
+
+    Returns
+    -------
+    python : str
+        Path of the interpreter.
+    env : dict
+        Environment additions (``PYTHONPATH``) for the job.
+    """
+    import hashlib
+
+    import tomllib
+
+    system_python = "/usr/bin/python3"
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    key = hashlib.sha256(("\n".join(sorted(deps)) + system_python).encode())
+    base = Path("/var/tmp/xsweep-ci")
+    base.mkdir(mode=0o755, exist_ok=True)
+    venv = base / f"venv-{key.hexdigest()[:12]}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        if subprocess.run([system_python, "-c", "import ensurepip, venv"]).returncode:
+            subprocess.run(
+                ["bash", str(CI_SCRIPTS / "apt_install.sh"), "python3-venv"],
+                check=True,
+                timeout=UP_TIMEOUT,
+            )
+        tmp = base / f".venv-tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run([system_python, "-m", "venv", str(tmp)], check=True)
+        subprocess.run(
+            [str(tmp / "bin" / "python"), "-m", "pip", "install", "-q", *deps],
+            check=True,
+            timeout=UP_TIMEOUT,
+        )
+        try:
+            os.rename(tmp, venv)
+        except OSError:  # another session built it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+    src_root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).with_name("_sweep.py"), src_root / "sched_sweep.py")
+    shutil.copytree(
+        REPO / "xsweep",
+        src_root / "xsweep",
+        ignore=shutil.ignore_patterns("__pycache__"),
+        dirs_exist_ok=True,
+    )
+    for d, _, files in os.walk(src_root):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    return str(python), {"PYTHONPATH": str(src_root)}
