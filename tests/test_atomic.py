@@ -28,3 +28,11 @@ def test_temporary_names_are_recognised(tmp_path):
     assert tmp.parent == tmp_path
     assert atomic.is_temporary(tmp.name)
     assert not atomic.is_temporary("r.pkl")
+
+
+def test_create_exclusive_has_one_winner_and_never_a_partial_file(tmp_path):
+    target = tmp_path / "claim"
+    assert atomic.create_exclusive(target, b"first")
+    assert not atomic.create_exclusive(target, b"second")
+    assert target.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["claim"]

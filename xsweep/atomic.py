@@ -88,6 +88,36 @@ def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> No
         f.write(data)
 
 
+def create_exclusive(path: PathLike, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; whether we created it.
+
+    The data is written whole to a temporary name and hard-linked into place,
+    so ``path`` is never seen empty or half-written, and exactly one of several
+    concurrent callers wins: ``link`` is atomic and exclusive on local file
+    systems and on NFS v3+ (unlike ``flock``). On NFS a lost reply can make a
+    successful ``link`` look failed; the link count of the temporary tells.
+    """
+    path = Path(path)
+    tmp = temporary_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        if os.stat(tmp).st_nlink == 2:
+            return True
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -1,7 +1,8 @@
 """Claims: which grower is working on which batch.
 
-A claim is a small file created with ``O_CREAT | O_EXCL`` (atomic on NFS v3+
-and on every local file system; no ``flock``). It holds the holder's host, pid,
+A claim is a small file written whole and then hard-linked into place
+(``link`` is atomic and exclusive on NFS v3+ and on every local file system;
+no ``flock``). It holds the holder's host, pid,
 process start, scheduler ids, time and a unique token. While the holder works,
 a :class:`Heartbeat` thread refreshes the claim's modification time.
 
@@ -24,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..atomic import create_exclusive
 from .provenance import HOST, pid_is_alive, this_process
 
 #: default seconds without a heartbeat after which a claim counts as stale
@@ -51,7 +53,7 @@ def read_claim(path: str | os.PathLike) -> dict[str, Any] | None:
     try:
         info = json.loads(raw)
     except ValueError:
-        return {}  # being written right now, or garbled: judged by its age alone
+        return {}  # garbled (claims are never half-written): judged by its age
     return info if isinstance(info, dict) else {}
 
 
@@ -63,20 +65,17 @@ def _token() -> str:
 
 
 def try_claim(path: str | os.PathLike) -> str | None:
-    """Create the claim file exclusively; its token on success, None if held."""
+    """Claim ``path`` exclusively; its token on success, None if held.
+
+    The claim is written whole to a temporary name first and then hard-linked
+    into place: ``link`` fails if the claim exists (atomic on NFS v3+ as on
+    local file systems), and a claim is never seen empty or half-written, so a
+    grower killed while claiming leaves no claim that must wait for a timeout.
+    """
     token = _token()
     info = this_process()
     info["token"] = token
-    data = json.dumps(info).encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return None
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    return token
+    return token if create_exclusive(path, json.dumps(info).encode()) else None
 
 
 def is_stale(
