@@ -1,7 +1,12 @@
-"""xsweep demo: a real parameter sweep, end to end.
+"""xsweep demo: a real parameter sweep, grown by independent processes.
 
-Sweeps a driven, damped oscillator over drive frequency and damping, labels the
-result as an ``xarray.Dataset``, saves it to netCDF, and plots it to a PNG.
+1. sows a crop: a driven, damped oscillator over drive frequency and damping;
+2. grows it with two ``xsweep grow`` processes in the background, and kills one
+   of them (SIGKILL) midway through a batch;
+3. finishes what is left with one more grower: nothing is lost, nothing is
+   computed twice;
+4. reaps the crop into a netCDF file, prints the dataset and the crop's
+   status, and plots the result to a PNG.
 
 Run it with ``./scripts/demo`` (which sets up ``.venv`` first), or directly with
 ``python scripts/demo.py [--quick] [--out DIR]``.
@@ -10,30 +15,79 @@ Run it with ``./scripts/demo`` (which sets up ``.venv`` first), or directly with
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+import xsweep
+from xsweep.crop.render import render_text
+from xsweep.netcdf import save_dataset
 
-def oscillator(omega: float, gamma: float, steps: int = 2000) -> tuple[float, float]:
-    """Integrate x'' + gamma x' + x = cos(omega t) from rest.
 
-    Returns the steady-state amplitude and the phase lag of the response.
+def oscillator(omega: float, gamma: float, steps: int) -> tuple[float, float]:
+    """Integrate x'' + gamma x' + x = cos(omega t) from rest, step by step.
+
+    Returns the amplitude of the response over the second half of the run, and
+    its phase lag behind the drive.
     """
     dt = 0.02
-    t = np.arange(steps) * dt
     x = v = 0.0
-    xs = np.empty(steps)
+    low, high = np.inf, -np.inf
     for i in range(steps):
-        a = np.cos(omega * t[i]) - gamma * v - x
-        v += a * dt
+        v += (np.cos(omega * i * dt) - gamma * v - x) * dt
         x += v * dt
-        xs[i] = x
-    tail = xs[steps // 2 :]
-    amplitude = float(tail.max() - tail.min()) / 2
+        if i >= steps // 2:
+            low, high = min(low, x), max(high, x)
     phase = float(np.arctan2(gamma * omega, 1 - omega**2))
-    return amplitude, phase
+    return (high - low) / 2, phase
+
+
+def settings(quick: bool) -> tuple[dict, dict, int]:
+    """The combos, constants and batch size of the demo sweep."""
+    omegas = np.round(np.linspace(0.2, 2.0, 16 if quick else 49), 4)
+    combos = {"omega": omegas, "gamma": [0.1, 0.2, 0.4, 0.8]}
+    constants = {"steps": 20_000 if quick else 100_000}
+    return combos, constants, 2 if quick else 4
+
+
+def make_runner(constants: dict) -> xsweep.Runner:
+    """The demo's Runner (also used by the tests to compute it in memory)."""
+    return xsweep.Runner(
+        oscillator,
+        var_names=["amplitude", "phase"],
+        constants=constants,
+        attrs={"title": "driven damped oscillator"},
+    )
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Poll ``condition()`` until true; fail clearly after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: gave up after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def grow_command(location: str) -> list[str]:
+    """A grow process: claims and grows batches until none is left."""
+    code = f"import xsweep; xsweep.grow(crop={location!r})"
+    return [sys.executable, "-c", code]
+
+
+def grower(location: str, log: Path) -> subprocess.Popen:
+    """Start a grow process in the background, its output going to ``log``."""
+    command = grow_command(location)
+    with open(log, "wb") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,46 +95,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smaller sweep")
     parser.add_argument("--out", type=Path, default=Path("demo-output"))
     args = parser.parse_args(argv)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    combos, constants, batchsize = settings(args.quick)
 
-    import xarray as xr
-
-    import xsweep
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    omegas = np.linspace(0.2, 2.0, 10 if args.quick else 37)
-    gammas = [0.1, 0.2, 0.4, 0.8]
-    steps = 500 if args.quick else 2000
-
-    print(f"xsweep {xsweep.__version__}: sweeping {len(omegas) * len(gammas)} combos")
-    start = time.perf_counter()
-    amplitude = np.empty((len(omegas), len(gammas)))
-    phase = np.empty_like(amplitude)
-    for i, omega in enumerate(omegas):
-        for j, gamma in enumerate(gammas):
-            amplitude[i, j], phase[i, j] = oscillator(omega, gamma, steps)
-    ds = xr.Dataset(
-        {
-            "amplitude": (("omega", "gamma"), amplitude),
-            "phase": (("omega", "gamma"), phase),
-        },
-        coords={"omega": omegas, "gamma": gammas},
-        attrs={"steps": steps},
+    section("1. sow")
+    crop = make_runner(constants).Crop(
+        name="oscillator", parent_dir=out, batchsize=batchsize
     )
-    print(f"swept in {time.perf_counter() - start:.2f} s\n")
-    print(ds, "\n")
+    if crop.is_prepared():
+        crop.delete_all()  # a fresh start each time the demo runs
+    crop.sow_combos(combos)
+    location = str(crop.location)
+    print(render_text(crop.status()))
 
-    nc = args.out / "oscillator.nc"
-    ds.to_netcdf(nc)
-    print(f"saved {nc}")
+    section("2. grow with two independent processes; kill one midway")
+    started = time.perf_counter()
+    first = grower(location, out / "grower-1.log")
+    second = grower(location, out / "grower-2.log")
+    total = crop.status().num_batches
+    wait_for(lambda: _grown(crop) >= total // 3, 60, "a third of the batches")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    print(f"killed grower 1 (pid {first.pid}) with SIGKILL while it was working:")
+    print(render_text(crop.status()))
+    if second.wait(timeout=120) not in (0, 3):
+        raise SystemExit(f"demo: grower 2 failed, see {out / 'grower-2.log'}")
+
+    section("3. finish what is left")
+    missing = crop.missing_results()
+    print(f"grower 2 is done; {len(missing)} batch(es) left: {list(missing)}")
+    code = subprocess.run(grow_command(location)).returncode
+    if code not in (0, 3):
+        raise SystemExit(f"demo: the last grower failed with exit code {code}")
+    print(f"all grown in {time.perf_counter() - started:.1f} s")
+
+    section("4. reap, save, plot")
+    status = crop.status()
+    ds = crop.reap()
+    nc = out / "oscillator.nc"
+    save_dataset(ds, nc)
+    print(ds)
+    print()
+    print(render_text(status))
+    print(f"\nsaved {nc}")
 
     import matplotlib
 
     matplotlib.use("Agg")
     fig = xsweep.plot(ds, "amplitude", x="omega", hue="gamma")
-    png = args.out / "oscillator.png"
+    fig.suptitle("steady-state amplitude of a driven, damped oscillator")
+    png = out / "oscillator.png"
     fig.savefig(png, dpi=100)
     print(f"plotted {png}")
     return 0
+
+
+def _grown(crop) -> int:
+    status = crop.status()
+    return status.done + status.failed
 
 
 if __name__ == "__main__":

@@ -59,3 +59,20 @@ def run_python(code: str, env: dict | None = None, timeout: float = 60) -> str:
     if proc.returncode != 0:
         raise AssertionError(f"subprocess failed:\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout
+
+
+def slow_add(x, y, seconds=0.02):
+    """``add`` taking ``seconds`` (a stand-in for real work)."""
+    import time
+
+    time.sleep(seconds)
+    return x * 10 + y
+
+
+def destructive_add(x, y, location):
+    """``add`` that deletes its own crop directory at x == 2."""
+    import shutil
+
+    if x == 2:
+        shutil.rmtree(location)
+    return x * 10 + y

@@ -35,6 +35,10 @@ def kernel_of_this_python(tmp_path, monkeypatch):
     return KERNEL
 
 
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 1
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_without_error(path, tmp_path, kernel_of_this_python):
     nb = nbformat.read(path, as_version=4)

@@ -68,10 +68,13 @@ def try_claim(path: str | os.PathLike) -> str | None:
     """Claim ``path`` exclusively; its token on success, None if held.
 
     The claim is written whole to a temporary name first and then hard-linked
-    into place: ``link`` fails if the claim exists (atomic on NFS v3+ as on
-    local file systems), and a claim is never seen empty or half-written, so a
-    grower killed while claiming leaves no claim that must wait for a timeout.
+    into place (:func:`xsweep.atomic.create_exclusive`): ``link`` fails if the
+    claim exists (atomic on NFS v3+ as on local file systems), and a claim is
+    never seen empty or half-written, so a grower killed while claiming leaves
+    no claim that must wait for a timeout.
     """
+    if os.path.exists(path):  # the common case under contention: no writes
+        return None
     token = _token()
     info = this_process()
     info["token"] = token

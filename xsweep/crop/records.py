@@ -125,8 +125,8 @@ def read(path: Path, kind: str | None = None) -> Any:
     FileFormatError
         If the file is truncated, garbled or of an unknown version.
     """
-    with open(path, "rb") as f:
-        blob = f.read()
+    with open(path, "rb", buffering=0) as f:
+        blob = f.readall()
     return loads(blob, path, kind)
 
 
