@@ -44,6 +44,8 @@ def _as_values(name: str, values: Any) -> tuple:
             f"{type(values).__name__}. Wrap a single value as [{_short(values)}], "
             "or pass it in constants= if it should not be a dimension."
         )
+    if hasattr(values, "to_numpy"):  # pandas / xarray: their plain values
+        values = values.to_numpy()
     if isinstance(values, np.ndarray) and values.ndim != 1:
         raise InvalidCombosError(
             f"the values for combo dimension {name!r} must be 1-D, got an array "
@@ -183,30 +185,36 @@ class Grid:
 
 
 def _product_range(values: tuple[tuple, ...], start: int, stop: int) -> Iterator:
-    """The value tuples of flat positions ``start..stop`` of a C-order product."""
+    """The value tuples of flat positions ``start..stop`` of a C-order product.
+
+    The range is cut into a few boxes (products of singletons, slices and
+    whole dimensions; at most two per dimension), each streamed by
+    ``itertools.product``: every tuple is built in C.
+    """
+    boxes = _boxes(values, start, stop)
+    if len(boxes) == 1:
+        return itertools.product(*boxes[0])
+    return itertools.chain.from_iterable(itertools.starmap(itertools.product, boxes))
+
+
+def _boxes(values: tuple[tuple, ...], start: int, stop: int) -> list[tuple]:
     if not values:
-        return iter([()])
-    if start == 0 and stop == math.prod(len(v) for v in values):
-        return itertools.product(*values)
+        return [()]
     head, rest = values[0], values[1:]
     inner = math.prod(len(v) for v in rest)
     i0, r0 = divmod(start, inner)
     i1, r1 = divmod(stop, inner)
-    pieces: list[Iterator] = []
     if i0 == i1:  # start and stop inside the same outer row
-        return _prefixed(head[i0], _product_range(rest, r0, r1))
+        return [((head[i0],), *box) for box in _boxes(rest, r0, r1)]
+    boxes = []
     if r0:
-        pieces.append(_prefixed(head[i0], _product_range(rest, r0, inner)))
+        boxes += [((head[i0],), *box) for box in _boxes(rest, r0, inner)]
         i0 += 1
     if i1 > i0:
-        pieces.append(itertools.product(head[i0:i1], *rest))
+        boxes.append((head[i0:i1], *rest))
     if r1:
-        pieces.append(_prefixed(head[i1], _product_range(rest, 0, r1)))
-    return itertools.chain.from_iterable(pieces)
-
-
-def _prefixed(value: Any, tails: Iterator[tuple]) -> Iterator[tuple]:
-    return ((value, *tail) for tail in tails)
+        boxes += [((head[i1],), *box) for box in _boxes(rest, 0, r1)]
+    return boxes
 
 
 class Cases:

@@ -59,3 +59,7 @@ class CropTimeoutError(CropError, TimeoutError):
 
 class MergeConflictError(XsweepError, ValueError):
     """New results disagree with results already saved (``overwrite=None``)."""
+
+
+class WorkerError(XsweepError, RuntimeError):
+    """A worker died or could not run a task: an error of the worker, not a combo."""

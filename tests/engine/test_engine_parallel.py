@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xsweep.engine import run
-from xsweep.errors import ComboFailedError
+from xsweep.errors import ComboFailedError, WorkerError
 
 COMBOS = {"x": np.linspace(0, 1, 13), "n": range(17)}
 
@@ -98,3 +98,39 @@ def test_progress_bar_counts_every_combo(capsys):
     run(work, {"x": [0.1], "n": range(6)}, on_error="record", verbosity=2)
     err = capsys.readouterr().err
     assert "6/6" in err and "failed=0" in err
+
+
+def die_on_3(i, parent):
+    if i == 3 and os.getpid() != parent:
+        os._exit(3)  # a worker killed mid-task
+    return i
+
+
+def test_a_dead_worker_raises_worker_error():
+    pool = concurrent.futures.ProcessPoolExecutor(2)
+    with pool as executor, pytest.raises(WorkerError, match=r"could not run combos"):
+        run(
+            die_on_3,
+            {"i": range(8)},
+            constants={"parent": os.getpid()},
+            executor=executor,
+            in_process_below=0,
+            chunksize=2,
+        )
+
+
+def test_record_keeps_finished_work_when_a_worker_dies():
+    with concurrent.futures.ProcessPoolExecutor(2) as executor:
+        buffer = run(
+            die_on_3,
+            {"i": range(8)},
+            constants={"parent": os.getpid()},
+            executor=executor,
+            in_process_below=0,
+            chunksize=2,
+            on_error="record",
+        )
+    failed = {f.index for f in buffer.failures}
+    assert {2, 3} <= failed and set(buffer.missing) == failed
+    done = [i for i in range(8) if i not in failed]
+    assert buffer.result[done].tolist() == done

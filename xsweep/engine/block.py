@@ -166,7 +166,7 @@ def build_block(
     kind = classify(template)
     if kind == "tuple":
         width = len(template)
-        if all(type(r) is tuple and len(r) == width for r in results):
+        if set(map(type, results)) == {tuple} and set(map(len, results)) == {width}:
             columns = [
                 pack_column(items, item_template)
                 for items, item_template in zip(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..combos import Cases, Grid, check_names_disjoint, parse_combos
+from ..errors import WorkerError
+from .block import Block
 from .chunks import guided_chunks, next_sequential_size
-from .failures import raise_combo_failed
+from .failures import make_failure, raise_combo_failed
 from .outputs import OutputBuffer
 from .parallel import (
     Dispatch,
@@ -179,6 +182,27 @@ class _Sweep:
             if budget is not None and time.perf_counter() - t0 >= budget:
                 return
 
+    def _lost(self, span: tuple[int, int], exc: BaseException, mode: str) -> Block:
+        """A task that failed as a whole: raise, or record all its combos."""
+        start, stop = span
+        what = (
+            f"a worker could not run combos {start}..{stop - 1} (flat indices): "
+            f"{type(exc).__name__}: {exc}. This is not an error raised by the "
+            "function: a worker process died (killed, out of memory, crashed), "
+            "or the function or its result could not be sent between processes "
+            "(e.g. a module the workers cannot import)."
+        )
+        if mode == "stop":
+            raise WorkerError(what) from exc
+        now = time.time()
+        first = make_failure(start, self.combos.combo(start), exc, now, now)
+        first = dataclasses.replace(first, message=what)
+        failures = [first] + [
+            dataclasses.replace(first, index=i, combo=self.combos.combo(i))
+            for i in range(start + 1, stop)
+        ]
+        return Block(start, stop, "empty", [], tuple(range(stop - start)), failures)
+
     def dispatch(
         self, executor: Any, workers: int, chunksize: int | None, help_start: bool
     ) -> None:
@@ -201,8 +225,10 @@ class _Sweep:
                 return run_range(self.fn, self.combos, start, stop, self.extra, mode)
 
         try:
-            for block, exc in dispatch.run(chunks, 2 * workers, helper):
-                if mode == "stop" and block.failures:
+            for block, exc, span in dispatch.run(chunks, 2 * workers, helper):
+                if block is None:
+                    block = self._lost(span, exc, mode)
+                elif mode == "stop" and block.failures:
                     dispatch.cancel()
                     raise_combo_failed(
                         block.failures[0], self.combos.size, load_exception(exc)

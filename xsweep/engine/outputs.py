@@ -211,8 +211,11 @@ class OutputBuffer:
             )
         if not np.can_cast(column.dtype, array.dtype, casting="safe"):
             array = self._upgrade(key, column.dtype)
-        flat = array.reshape((self.size, *column.shape[1:]))
-        flat[start : start + len(column)] = column
+        self._flat(array)[start : start + len(column)] = column
+
+    def _flat(self, array: np.ndarray) -> np.ndarray:
+        """A view of ``array`` with the combo dimensions flattened into one."""
+        return array.reshape((self.size, *array.shape[len(self.shape) :]))
 
     def _upgrade(self, key: str | None, dtype: np.dtype) -> np.ndarray:
         assert self._data is not None
@@ -226,7 +229,7 @@ class OutputBuffer:
         upgraded = old.astype(new)
         fill = missing_value(new)
         if fill is not None and missing_value(old.dtype) is None:
-            upgraded.reshape((self.size, -1))[~self._done] = fill
+            self._flat(upgraded)[~self._done] = fill
         self._data[key] = upgraded
         return upgraded
 
@@ -235,9 +238,7 @@ class OutputBuffer:
         array = self._data[key]
         fill = missing_value(array.dtype)
         if fill is not None:
-            array.reshape((self.size, *array.shape[len(self.shape) :]))[
-                flat_indices
-            ] = fill
+            self._flat(array)[flat_indices] = fill
 
     # -- reading --------------------------------------------------------------
 
@@ -272,7 +273,7 @@ class OutputBuffer:
         for key, array in self._data.items():
             if lacking and missing_value(array.dtype) is None:
                 array = array.astype(np.float64)
-                array.reshape((self.size, -1))[~self._done] = np.nan
+                self._flat(array)[~self._done] = np.nan
             out[key] = array
         self._cache = out
         return out

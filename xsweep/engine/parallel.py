@@ -119,10 +119,10 @@ def executor_size(executor: Any) -> int:
         value = getattr(executor, attr, None)
         if isinstance(value, int) and value > 0:
             return value
-    ncores = getattr(executor, "ncores", None)  # dask.distributed.Client
-    if callable(ncores):
+    nthreads = getattr(executor, "nthreads", None)  # dask.distributed.Client
+    if callable(nthreads):
         try:
-            return max(1, sum(ncores().values()))
+            return max(1, sum(nthreads().values()))
         except Exception:
             pass
     return default_num_workers()
@@ -175,8 +175,11 @@ class Dispatch:
         chunks: list[tuple[int, int]],
         in_flight: int,
         helper: Callable[[int, int], tuple[Block, Any]] | None = None,
-    ) -> Iterator[tuple[Block, Any]]:
-        """Yield ``(block, exception)`` for every chunk, as they finish.
+    ) -> Iterator[tuple[Block | None, Any, tuple[int, int]]]:
+        """Yield ``(block, exception, (start, stop))`` per chunk as they finish.
+
+        ``block`` is ``None`` when the task itself failed (a worker died, its
+        result could not be sent back...): ``exception`` says why.
 
         At most ``in_flight`` tasks are submitted at a time. With ``helper``,
         nothing is submitted until the executor has answered a first trivial
@@ -187,18 +190,29 @@ class Dispatch:
         up never waits for it.
         """
         pending = collections.deque(chunks)
+        spans: dict[int, tuple[int, int]] = {}
         hello = self._call(os.getpid, ()) if helper and len(pending) > 1 else None
         while pending or self.live:
             if hello is not None:
                 if pending and not _is_done(hello):
-                    yield helper(*pending.pop())  # type: ignore[misc]
+                    start, stop = pending.pop()
+                    yield (*helper(start, stop), (start, stop))  # type: ignore[misc]
                     continue
                 hello = None
             while pending and len(self.live) < in_flight:
-                self.live.append(self._submit(*pending.popleft()))
-            for handle in _wait_any(self.live):
+                span = pending.popleft()
+                self.live.append(self._submit(*span))
+                spans[id(self.live[-1])] = span
+            done = {id(h) for h in _wait_any(self.live)}
+            for handle in [h for h in self.live if id(h) in done]:  # in order
                 self.live.remove(handle)
-                yield _result(handle)
+                span = spans.pop(id(handle))
+                try:
+                    block, exc = _result(handle)
+                except Exception as lost:  # the task itself failed, not a combo
+                    yield None, lost, span
+                else:
+                    yield block, exc, span
 
     def cancel(self) -> None:
         """Cancel what has not started (best effort)."""
