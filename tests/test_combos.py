@@ -103,3 +103,26 @@ def test_names_in_two_places_are_an_error():
     check_names_disjoint(combos=["x"], constants={"y": 1}, resources=None)
     with pytest.raises(InvalidCombosError, match="'y' is given both in combos"):
         check_names_disjoint(combos=["x", "y"], constants={"y": 1})
+
+
+names = st.text(alphabet="abcxyz_", min_size=1, max_size=4)
+values = st.one_of(
+    st.lists(st.integers(), min_size=1, max_size=6),
+    st.lists(st.floats(allow_nan=False), min_size=1, max_size=6),
+    st.lists(st.text(max_size=3), min_size=1, max_size=6),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(names, values, max_size=4))
+def test_parsing_dicts_and_pairs_agree_and_catch_every_duplicate(spec):
+    duplicated = [n for n, v in spec.items() if len(set(v)) != len(v)]
+    if duplicated:
+        with pytest.raises(InvalidCombosError, match=repr(duplicated[0])):
+            parse_combos(spec)
+        return
+    grid = parse_combos(spec)
+    assert grid == parse_combos(list(spec.items()))
+    assert grid.names == tuple(spec)
+    assert grid.shape == tuple(len(v) for v in spec.values())
+    assert [list(v) for v in grid.values] == list(spec.values())

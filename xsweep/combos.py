@@ -279,7 +279,7 @@ class Cases:
     def iter_range(self, start: int = 0, stop: int | None = None) -> Iterator[tuple]:
         """Stream the value tuples of cases ``start..stop``."""
         stop = self.size if stop is None else min(int(stop), self.size)
-        return itertools.islice(self.cases, max(int(start), 0), stop)
+        return iter(self.cases[max(int(start), 0) : stop])
 
 
 def parse_combos(combos: Any) -> Grid:

@@ -134,3 +134,21 @@ def test_record_keeps_finished_work_when_a_worker_dies():
     assert {2, 3} <= failed and set(buffer.missing) == failed
     done = [i for i in range(8) if i not in failed]
     assert buffer.result[done].tolist() == done
+
+
+def dot(i, weights):
+    return float(weights[i % len(weights)] * i)
+
+
+def test_big_constants_go_only_with_the_first_tasks():
+    weights = np.arange(200_000, dtype=float)  # 1.6 MB: too big for every task
+    with concurrent.futures.ProcessPoolExecutor(2) as executor:
+        buffer = run(
+            dot,
+            {"i": range(40)},
+            constants={"weights": weights},
+            executor=executor,
+            in_process_below=0,
+            chunksize=1,
+        )
+    assert buffer.result.tolist() == [float(i * i) for i in range(40)]

@@ -2,7 +2,10 @@
 
 A task is tiny: a key, the cloudpickled ``(fn, combos, extra, mode)`` payload
 and a flat index range. Each worker unpickles a payload once (cached by key)
-and rebuilds its combos from the grid itself. Results come back as
+and rebuilds its combos from the grid itself. A big payload (large constants,
+say) only goes with the first round of tasks; a worker that gets a task
+without it and has not seen it answers so, and that task is sent again with
+the payload. Results come back as
 :class:`~xsweep.engine.block.Block` objects (numpy columns).
 
 Executors understood:
@@ -46,13 +49,23 @@ def _load_payload(key: str, payload: bytes) -> tuple:
     return found
 
 
-def run_chunk(key: str, payload: bytes, start: int, stop: int) -> tuple:
+#: What a worker answers to a task whose payload it has not seen.
+NEED_PAYLOAD = "xsweep:need-payload"
+#: Payloads up to this size (bytes) go with every task.
+SMALL_PAYLOAD = 1 << 16
+
+
+def run_chunk(key: str, payload: bytes | None, start: int, stop: int) -> tuple:
     """Worker side: run one chunk of a pickled sweep.
 
     Returns ``(block, exception_bytes)``; the second is the pickled exception
     that stopped the block (``"stop"`` mode), when it pickles, else ``None``.
+    Without ``payload`` and no cached payload for ``key``, returns
+    ``(None, NEED_PAYLOAD)``.
     """
-    fn, combos, extra, mode = _load_payload(key, payload)
+    if payload is None and key not in _PAYLOADS:
+        return None, NEED_PAYLOAD
+    fn, combos, extra, mode = _load_payload(key, payload)  # type: ignore[arg-type]
     block, exc = run_range(fn, combos, start, stop, extra, mode)
     return block, _dump_exception(exc)
 
@@ -165,10 +178,11 @@ class Dispatch:
             "or an ipyparallel view."
         )
 
-    def _submit(self, start: int, stop: int) -> Any:
+    def _submit(self, start: int, stop: int, with_payload: bool = True) -> Any:
         if self.threads:
             return self._call(run_chunk_local, (*self.local_args, start, stop))
-        return self._call(run_chunk, (self.key, self.payload, start, stop))
+        payload = self.payload if with_payload else None
+        return self._call(run_chunk, (self.key, payload, start, stop))
 
     def run(
         self,
@@ -191,6 +205,7 @@ class Dispatch:
         """
         pending = collections.deque(chunks)
         spans: dict[int, tuple[int, int]] = {}
+        submitted, small = 0, len(self.payload or b"") <= SMALL_PAYLOAD
         hello = self._call(os.getpid, ()) if helper and len(pending) > 1 else None
         while pending or self.live:
             if hello is not None:
@@ -201,8 +216,9 @@ class Dispatch:
                 hello = None
             while pending and len(self.live) < in_flight:
                 span = pending.popleft()
-                self.live.append(self._submit(*span))
+                self.live.append(self._submit(*span, submitted < in_flight or small))
                 spans[id(self.live[-1])] = span
+                submitted += 1
             done = {id(h) for h in _wait_any(self.live)}
             for handle in [h for h in self.live if id(h) in done]:  # in order
                 self.live.remove(handle)
@@ -211,6 +227,10 @@ class Dispatch:
                     block, exc = _result(handle)
                 except Exception as lost:  # the task itself failed, not a combo
                     yield None, lost, span
+                    continue
+                if block is None and exc == NEED_PAYLOAD:
+                    self.live.append(self._submit(*span))
+                    spans[id(self.live[-1])] = span
                 else:
                     yield block, exc, span
 
