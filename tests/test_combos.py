@@ -1,5 +1,6 @@
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -126,3 +127,12 @@ def test_parsing_dicts_and_pairs_agree_and_catch_every_duplicate(spec):
     assert grid.names == tuple(spec)
     assert grid.shape == tuple(len(v) for v in spec.values())
     assert [list(v) for v in grid.values] == list(spec.values())
+
+
+def test_grids_pickle_numpy_values_compactly():
+    grid = parse_combos({"x": np.linspace(0, 1, 10_000), "s": ["a", "b"]})
+    data = pickle.dumps(grid)
+    assert len(data) < 8 * 10_000 + 1_000
+    again = pickle.loads(data)
+    assert again == grid and again.combo(3) == grid.combo(3)
+    assert type(again.values[0][0]) is np.float64
