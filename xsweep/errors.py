@@ -61,5 +61,9 @@ class MergeConflictError(XsweepError, ValueError):
     """New results disagree with results already saved (``overwrite=None``)."""
 
 
+class NothingToSubmitError(SchedulerError):
+    """Every batch asked for is already grown (or held): no job to submit."""
+
+
 class WorkerError(XsweepError, RuntimeError):
     """A worker died or could not run a task: an error of the worker, not a combo."""

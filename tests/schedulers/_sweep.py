@@ -16,6 +16,13 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 COMBOS = {"x": [0, 1, 2, 3, 4, 5], "y": [10, 20, 30, 40, 50]}
 BATCHSIZE = 5
 
+#: variables a task would inherit from a scheduler; cleared before each run
+SCHEDULER_VARS = (
+    "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SGE_TASK_ID",
+    "JOB_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID", "PBS_JOBID", "LSB_JOBINDEX",
+    "LSB_JOBID", "PROCESS_ID", "CLUSTER_ID",
+)  # fmt: skip
+
 
 def powsum(x, y, hold=""):
     """``[x**2 + y, x - y]``; waits at x == 2 while the file ``hold`` exists."""
@@ -66,3 +73,10 @@ def wait_for(condition, timeout, what, poll=0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(poll)
+
+
+def fragile(x, y):
+    """``x + y``, except that it raises for x == 4."""
+    if x == 4:
+        raise ValueError(f"x == 4 is not allowed (y={y})")
+    return x + y

@@ -135,6 +135,8 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
     user cannot start; so build (once per dependency set) a venv from Debian's
     ``/usr/bin/python3`` under ``/var/tmp/xsweep-ci``, and copy the current
     ``xsweep`` package into ``src_root`` (world-readable) for ``PYTHONPATH``.
+    The dependencies are copied from this test run's own environment (same
+    Python minor version: same wheels), which takes seconds and no network.
 
     Returns
     -------
@@ -145,13 +147,11 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
     """
     import hashlib
 
-    import tomllib
-
     system_python = "/usr/bin/python3"
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
-        "dependencies"
-    ]
-    key = hashlib.sha256(("\n".join(sorted(deps)) + system_python).encode())
+    dists = _dependency_closure(["xsweep"])
+    key = hashlib.sha256(
+        ("\n".join(f"{d.name}=={d.version}" for d in dists) + system_python).encode()
+    )
     base = Path("/var/tmp/xsweep-ci")
     base.mkdir(mode=0o755, exist_ok=True)
     venv = base / f"venv-{key.hexdigest()[:12]}"
@@ -161,16 +161,27 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
             subprocess.run(
                 ["bash", str(CI_SCRIPTS / "apt_install.sh"), "python3-venv"],
                 check=True,
+                capture_output=True,
                 timeout=UP_TIMEOUT,
             )
         tmp = base / f".venv-tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run([system_python, "-m", "venv", str(tmp)], check=True)
         subprocess.run(
-            [str(tmp / "bin" / "python"), "-m", "pip", "install", "-q", *deps],
-            check=True,
-            timeout=UP_TIMEOUT,
+            [system_python, "-m", "venv", "--without-pip", str(tmp)], check=True
         )
+        site = subprocess.run(
+            [
+                str(tmp / "bin" / "python"),
+                "-c",
+                "import site; print(site.getsitepackages()[0])",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for dist in dists:
+            if dist.name.lower() != "xsweep":
+                _copy_distribution(dist, Path(site))
         try:
             os.rename(tmp, venv)
         except OSError:  # another session built it meanwhile
@@ -188,3 +199,37 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
         for f in files:
             os.chmod(os.path.join(d, f), 0o644)
     return str(python), {"PYTHONPATH": str(src_root)}
+
+
+def _dependency_closure(names: list[str]) -> list:
+    """Installed distributions ``names`` need at run time (no extras), sorted."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+
+    seen: dict[str, md.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        dist = md.distribution(name)
+        seen[key] = dist
+        for text in dist.requires or ():
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return sorted(seen.values(), key=lambda d: d.name.lower())
+
+
+def _copy_distribution(dist, site: Path) -> None:
+    """Copy an installed distribution's files into another site-packages."""
+    for f in dist.files or ():
+        if f.parts[0] == ".." or "__pycache__" in f.parts:
+            continue  # scripts outside site-packages, byte code
+        source = Path(dist.locate_file(f))
+        if source.is_file():
+            target = site / f
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)

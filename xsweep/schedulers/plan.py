@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import SchedulerError
+from ..errors import NothingToSubmitError, SchedulerError
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def make_plan(
     else:
         wanted = sorted({_batch_id(b) for b in batch_ids} & missing_set)
     if not wanted:
-        raise SchedulerError(
+        raise NothingToSubmitError(
             "nothing to submit: every requested batch is already grown (or being "
             "grown); see crop.status(), or `xsweep retry` for failed combos"
         )
