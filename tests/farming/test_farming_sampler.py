@@ -61,3 +61,17 @@ def test_bad_sample_spec_is_explained(runner):
         Sampler(runner).sample_combos(2, {"a": 3, "b": [1.0]})
     with pytest.raises(InvalidCombosError, match="nothing to sample"):
         Sampler(runner).sample_combos(2)
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_appending_keeps_attrs_of_runs_that_differ(runner, tmp_path, on_disk):
+    sampler = Sampler(runner, tmp_path / "a.pkl" if on_disk else None)
+    old = pd.DataFrame({"a": [1], "b": [-1.0]})
+    old.attrs = {"xsweep_run_start": "t1", "xsweep_failures": '[{"combo": {"a": 1}}]'}
+    new = pd.DataFrame({"a": [2], "b": [1.0]})
+    new.attrs = {"xsweep_run_start": "t2"}
+    sampler.add_df(old)
+    sampler.add_df(new)
+    full = Sampler(runner, tmp_path / "a.pkl").full_df if on_disk else sampler.full_df
+    assert full.a.tolist() == [1, 2] and full.attrs["xsweep_run_start"] == "t2"
+    assert json.loads(full.attrs["xsweep_failures"]) == [{"combo": {"a": 1}}]

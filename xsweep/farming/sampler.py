@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import inspect
+import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from .. import labelling
 from ..atomic import atomic_open
 from ..combos import Cases
 from ..errors import FileFormatError, InvalidCombosError
-from ..netcdf import _merge_lock
+from ..netcdf import FAILURES_ATTR, _merge_lock
 from .functions import _engine_run
 
 if TYPE_CHECKING:
@@ -139,23 +140,21 @@ class Sampler:
         Path(self.data_name).unlink()
 
     def add_df(self, new_df: pd.DataFrame, sync: bool = True) -> None:
-        """Append rows to ``full_df`` (and the file, if ``sync``)."""
-        import pandas as pd
+        """Append rows to ``full_df`` (and the file, if ``sync``).
 
+        The attributes of the result are those of both frames (the new one's
+        win), failure records of both kept.
+        """
         if sync and self.data_name is not None:
             path = Path(self.data_name)
             path.parent.mkdir(parents=True, exist_ok=True)
             with _merge_lock(path):
                 old = _read(path) if path.exists() else None
-                full = new_df if old is None else pd.concat([old, new_df])
-                full = full.reset_index(drop=True)
+                full = _append(old, new_df)
                 _write(full, path)
             self._full_df = full
-        elif self._full_df is None:
-            self._full_df = new_df.copy()
         else:
-            merged = pd.concat([self._full_df, new_df])
-            self._full_df = merged.reset_index(drop=True)
+            self._full_df = _append(self._full_df, new_df)
 
     def gen_cases_fnargs(
         self, n: int, combos: Mapping[str, Any] | None = None, seed: Any = None
@@ -243,7 +242,7 @@ class Sampler:
         df.attrs.update(runner.attrs)
         df.attrs.update(labelling.provenance_attrs(runner.fn, start, end))
         if buffer.failures:
-            df.attrs["xsweep_failures"] = labelling.failures_to_attr(buffer.failures)
+            df.attrs[FAILURES_ATTR] = labelling.failures_to_attr(buffer.failures)
         return df
 
     def Crop(
@@ -296,6 +295,26 @@ def _column(values: list) -> np.ndarray:
         if arr.ndim == 1:
             return arr
     return out
+
+
+def _append(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` then ``new`` rows, renumbered, with the attributes of both."""
+    import pandas as pd
+
+    if old is None:
+        return new.reset_index(drop=True)
+    # pandas keeps attrs through concat only when they are equal: merge by hand
+    full = pd.concat([old, new]).reset_index(drop=True)
+    failures = _records(old) + _records(new)
+    full.attrs = {**old.attrs, **new.attrs}
+    if failures:
+        full.attrs[FAILURES_ATTR] = json.dumps(failures)
+    return full
+
+
+def _records(df: pd.DataFrame) -> list:
+    text = df.attrs.get(FAILURES_ATTR)
+    return json.loads(text) if text else []
 
 
 def _read(path: Any) -> pd.DataFrame:
