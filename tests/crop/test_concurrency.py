@@ -23,9 +23,9 @@ from grower_procs import (
     start_python,
     wait_for,
 )
-from xsweep.crop.layout import CropLayout
 
 import xsweep
+from xsweep.crop.layout import CropLayout
 
 pytestmark = pytest.mark.timeout(120)
 
