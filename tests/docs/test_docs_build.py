@@ -50,10 +50,13 @@ def test_readme_is_valid_rst_and_links_existing_pages():
     import re
 
     import docutils.core
+    import docutils.writers.null
 
     text = (ROOT / "README.rst").read_text()
     docutils.core.publish_string(
-        text, writer_name="null", settings_overrides={"halt_level": 2}
+        text,
+        writer=docutils.writers.null.Writer(),
+        settings_overrides={"halt_level": 2},
     )
     links = re.findall(r"<(docs/[^>]+)>`_", text)
     assert len(links) >= 10
