@@ -21,9 +21,9 @@ def submit(*args):
 def test_dry_run_prints_the_script(tmp_path, capsys):
     crop = make_crop(tmp_path)
     code = submit(
-        crop.location, "-s", "sge", "--dry-run", "--time", "1:30:00", "--mem", "2G",
-        "--cpus", "2", "--queue", "short", "--setup", "module load python",
-        "--header", "-l h=node1", "3", "4",
+        crop.location, "3", "4", "-s", "sge", "--dry-run", "--time", "1:30:00",
+        "--mem", "2G", "--cpus", "2", "--queue", "short",
+        "--setup", "module load python", "--header=-l h=node1",
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
