@@ -11,7 +11,7 @@ Measures (xyzpy 1.3.5 alongside when importable; never a dependency):
    (``/dev/shm``), through a ``Runner`` crop (labelled dataset, saved as
    netCDF), vs a plain nested loop filling a numpy array. xarray is imported
    before timing (a one-off cost the floor does not pay either).
-2. peak memory of reaping a 1e6-combo crop in a fresh process (``ru_maxrss``
+2. peak memory of reaping a 1e6-combo crop in a fresh process (``VmHWM``
    minus that of a process importing the same modules), vs the output size.
 3. 8 concurrent ``python -c`` growers over 1e4 batches: combos computed more
    than once, counted from a side-effect log line per call (``O_APPEND``).
@@ -82,10 +82,15 @@ def xsweep_round_trip(xs, ys, **crop_kwargs) -> tuple[float, int]:
 
 
 def xyzpy_round_trip(xs, ys, batchsize=None) -> float:
+    import contextlib
+    import io
+
     import xyzpy
 
     d = scratch()
     try:
+        stderr = contextlib.redirect_stderr(io.StringIO())
+        stderr.__enter__()
         t0 = time.perf_counter()
         runner = xyzpy.Runner(trivial, var_names="z")
         crop = runner.Crop(name="bench", parent_dir=str(d), batchsize=batchsize)
@@ -93,6 +98,38 @@ def xyzpy_round_trip(xs, ys, batchsize=None) -> float:
         crop.grow_missing(verbosity=0)
         crop.reap()
         return time.perf_counter() - t0
+    finally:
+        stderr.__exit__(None, None, None)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+XYZPY_GROWER = """
+import xyzpy
+xyzpy.Crop(name="conc", parent_dir={parent!r}).grow_missing(verbosity=0)
+"""
+
+
+def xyzpy_concurrent(num_batches: int, num_growers: int) -> dict:
+    """Duplicated computations of xyzpy 1.3.5 growers (it has no claims)."""
+    import xyzpy
+
+    d = scratch()
+    try:
+        log = str(d / "calls.log")
+        crop = xyzpy.Crop(fn=logged, name="conc", parent_dir=str(d), batchsize=1)
+        crop.sow_combos([("x", range(num_batches))], constants={"log": log},
+                        verbosity=0)  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        code = XYZPY_GROWER.format(parent=str(d))
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL
+            )
+            for _ in range(num_growers)
+        ]
+        [p.wait() for p in procs]
+        lines = Path(log).read_text().split()
+        return {"calls": len(lines), "duplicated": len(lines) - len(set(lines))}
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -102,11 +139,16 @@ def best_of(fn, repeats: int) -> float:
 
 
 REAP_SCRIPT = """
-import resource, sys, time
+import sys, time
 import numpy, xarray, netCDF4, xsweep
 from xsweep.crop.crop import Crop
 from xsweep.crop import reap
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def hwm():  # peak RSS of this process image (ru_maxrss would include the parent's)
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+
+base = hwm()
 if sys.argv[1] == "reap":
     t0 = time.perf_counter()
     ds = Crop(name="big", parent_dir=sys.argv[2]).reap(clean_up=False)
@@ -114,8 +156,7 @@ if sys.argv[1] == "reap":
     assert ds["z"].size == int(sys.argv[3])
 else:
     took = 0.0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base, peak, took)
+print(base, hwm(), took)
 """
 
 
@@ -150,6 +191,7 @@ def reap_memory(n_side: int) -> dict:
             "output_mb": output_mb,
             "extra_mb": extra_mb,
             "limit_mb": 2 * output_mb + 150,
+            "raw": out,
         }
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -233,10 +275,12 @@ def main() -> None:
     side = 300 if args.quick else 1000
     mem = reap_memory(side)
     results["reap_memory"] = mem
+
     print(f"2. reap of a {mem['combos']:.0e}-combo crop ({mem['batches']} batches)")
     print(f"   output {mem['output_mb']:.1f} MB, extra peak RSS "
           f"{mem['extra_mb']:.1f} MB, limit {mem['limit_mb']:.0f} MB; "
           f"reap {mem['reap_s']:.2f} s, grow {mem['grow_s']:.2f} s")  # fmt: skip
+    print(f"   (VmHWM KB, base and peak: {mem['raw']})")
 
     conc = concurrent_growers(2000 if args.quick else 10000, 8)
     results["concurrent"] = conc
@@ -244,6 +288,11 @@ def main() -> None:
           f"{conc['calls']} calls, {conc['duplicated']} duplicated, "
           f"{conc['missing']} missing, exit codes {conc['exit_codes']}, "
           f"{conc['seconds']:.1f} s")  # fmt: skip
+    if has_xyzpy():
+        xyz = xyzpy_concurrent(500 if args.quick else 2000, 2)
+        results["xyzpy_concurrent"] = xyz
+        print(f"   xyzpy 1.3.5, 2 growers: {xyz['calls']} calls, "
+              f"{xyz['duplicated']} duplicated")  # fmt: skip
     if args.json:
         print(json.dumps(results, indent=1))
 

@@ -34,6 +34,12 @@ def temporary_path(path: PathLike) -> Path:
     )
 
 
+def _temporary_str(head: str, name: str) -> str:
+    """:func:`temporary_path` as a plain string (pathlib is slow on hot paths)."""
+    unique = f"{_HOST}-{os.getpid()}-{next(_counter)}"
+    return os.path.join(head, f".{name}{TMP_MARK}{unique}")
+
+
 def is_temporary(name: str) -> bool:
     """Whether a file name is one of :func:`temporary_path`'s."""
     return name.startswith(".") and TMP_MARK in name
@@ -91,7 +97,7 @@ def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> No
     """
     sync = FSYNC if fsync is None else fsync
     head, name = os.path.split(os.fspath(path))
-    tmp = os.path.join(head, f".{name}{TMP_MARK}{_HOST}-{os.getpid()}-{next(_counter)}")
+    tmp = _temporary_str(head, name)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
@@ -120,8 +126,8 @@ def create_exclusive(path: PathLike, data: bytes) -> bool:
     systems and on NFS v3+ (unlike ``flock``). On NFS a lost reply can make a
     successful ``link`` look failed; the link count of the temporary tells.
     """
-    path = Path(path)
-    tmp = temporary_path(path)
+    path = os.fspath(path)
+    tmp = _temporary_str(*os.path.split(path))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, data)

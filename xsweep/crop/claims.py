@@ -132,10 +132,13 @@ def break_stale(path: str | os.PathLike, timeout: float) -> bool:
 def release(path: str | os.PathLike, token: str) -> None:
     """Remove our claim (if it is still ours: it may have been judged stale)."""
     try:
-        with open(path, "rb") as f:
-            ours = token.encode() in f.read()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return
+    try:
+        ours = token.encode() in os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
     if ours:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
