@@ -179,9 +179,26 @@ def user_python(src_root: Path) -> tuple[str, dict[str, str]]:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        for dist in dists:
-            if dist.name.lower() != "xsweep":
+        same = subprocess.run(
+            [system_python, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip() == str(sys.version_info[:2])
+        needed = [d for d in dists if d.name.lower() != "xsweep"]
+        if same:  # same minor version: the very same wheels work
+            for dist in needed:
                 _copy_distribution(dist, Path(site))
+        else:
+            subprocess.run(
+                [str(tmp / "bin" / "python"), "-m", "ensurepip", "-q"], check=True
+            )
+            subprocess.run(
+                [str(tmp / "bin" / "python"), "-m", "pip", "install", "-q"]
+                + [f"{d.name}=={d.version}" for d in needed],
+                check=True,
+                capture_output=True,
+                timeout=UP_TIMEOUT,
+            )
         try:
             os.rename(tmp, venv)
         except OSError:  # another session built it meanwhile

@@ -8,6 +8,7 @@ sets them, and real processes grow a real crop concurrently.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from xsweep import mpi
 
 from ._sweep import SCHEDULER_VARS, make_crop, provenance
+from .daemons import CI_SCRIPTS, in_ci
 
 MPI_VARS = [v for pair in mpi.RANK_VARS for v in pair] + list(mpi.SIZE_VARS)
 
@@ -97,3 +99,46 @@ def test_ranks_in_pull_mode_split_the_work_without_duplicates(tmp_path):
     assert crop.missing_results() == ()
     for batch in range(1, 7):
         assert len(provenance(crop, batch)) == 1  # grown once, by one rank
+
+
+@pytest.fixture(scope="module")
+def mpiexec():
+    """Open MPI's ``mpiexec`` (installed from Debian's openmpi-bin under CI)."""
+    if shutil.which("mpiexec") is None:
+        if not in_ci() or os.geteuid() != 0:
+            pytest.skip("mpiexec not found; CI=true (as root) installs openmpi-bin")
+        subprocess.run(
+            ["bash", str(CI_SCRIPTS / "apt_install.sh"), "openmpi-bin"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return shutil.which("mpiexec")
+
+
+def test_real_mpiexec_ranks_grow_their_shares(tmp_path, mpiexec):
+    crop = make_crop(tmp_path)
+    script = tmp_path / "job.sh"
+    script.write_text(
+        crop.gen_cluster_script(
+            "slurm",
+            [1, 2, 3, 4, 5, 6],
+            mode="single",
+            ranks=2,
+            launcher=f"{mpiexec} -n 2 --oversubscribe",
+        )
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in MPI_VARS and k not in SCHEDULER_VARS
+    }
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    proc = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[rank 0/2]" in proc.stdout and "[rank 1/2]" in proc.stdout
+    assert crop.missing_results() == ()
+    pid = {b: provenance(crop, b)[0]["pid"] for b in range(1, 7)}
+    assert pid[1] == pid[3] == pid[5] != pid[2] == pid[4] == pid[6]

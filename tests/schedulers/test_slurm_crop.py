@@ -7,6 +7,7 @@ import time
 import pytest
 import xarray as xr
 
+from xsweep.errors import SchedulerError
 from xsweep.schedulers import get_scheduler
 
 from ._sweep import expected, make_crop, provenance, wait_for
@@ -58,3 +59,23 @@ def test_cancelled_task_leaves_its_batch_to_a_second_submission(slurm, tmp_path)
     assert prov["scheduler"]["SLURM_ARRAY_JOB_ID"] == job2
     assert crop.layout.list_claims() == {}
     xr.testing.assert_equal(crop.reap(), expected())
+
+
+def test_array_beyond_the_limit_switches_to_pull_mode(slurm, tmp_path):
+    crop = make_crop(tmp_path)
+    # 6 missing batches, but an array of at most 3 tasks: 3 pulling tasks drain it
+    job_id = crop.grow_cluster("slurm", max_array_size=3, time="0:10:00")
+    get_scheduler("slurm").wait(job_id, timeout=120)
+    assert crop.missing_results() == ()
+    tasks = {
+        provenance(crop, b)[0]["scheduler"]["SLURM_ARRAY_TASK_ID"] for b in range(1, 7)
+    }
+    assert tasks <= {"0", "1", "2"}
+    xr.testing.assert_equal(crop.reap(), expected())
+
+
+def test_refused_submission_raises_the_schedulers_message(slurm, tmp_path):
+    crop = make_crop(tmp_path)
+    with pytest.raises(SchedulerError, match=r"(?i)sbatch.*invalid partition"):
+        crop.grow_cluster("slurm", partition="nosuchpartition")
+    assert crop.missing_results() == (1, 2, 3, 4, 5, 6)

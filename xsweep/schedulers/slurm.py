@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import ClassVar
 
+from ..errors import SchedulerError
 from .base import Scheduler, run_command
 from .options import JobOptions, format_hms
 from .plan import TaskPlan, compress_ranges
@@ -76,10 +77,15 @@ class Slurm(Scheduler):
         return job_id
 
     def queued_ids(self, job_id: str) -> list[str]:
-        out = run_command(
-            ["squeue", "--noheader", "--array", "--format=%i", f"--jobs={job_id}"],
-            what="squeue",
-        )
+        try:
+            out = run_command(
+                ["squeue", "--noheader", "--array", "--format=%i", f"--jobs={job_id}"],
+                what="squeue",
+            )
+        except SchedulerError as e:
+            if "invalid job id" in str(e).lower():
+                return []  # finished long enough ago to be forgotten (MinJobAge)
+            raise
         return [line.strip() for line in out.splitlines() if line.strip()]
 
     def cancel(self, job_id: str) -> None:
