@@ -7,7 +7,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from xsweep.crop.render import describe_failure, render_html, render_text
+from xsweep.crop.render import (
+    WaitProgress,
+    describe_failure,
+    render_html,
+    render_text,
+)
 from xsweep.engine.failures import make_failure
 
 
@@ -181,3 +186,19 @@ def test_render_imports_no_xarray_pandas_or_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_wait_progress_shows_grown_batches_and_closes(capsys):
+    counts = iter([3, 1, 0])
+    with WaitProgress(4, "waiting for 'c'") as progress:
+        count = progress.counting(lambda: next(counts))
+        assert [count(), count(), count()] == [3, 1, 0]
+        assert progress._bar.n == 4
+    err = capsys.readouterr().err
+    assert "waiting for 'c'" in err and "4/4" in err
+
+
+def test_wait_progress_shows_nothing_when_nothing_is_missing(capsys):
+    with WaitProgress(4) as progress:
+        assert progress.counting(lambda: 0)() == 0
+    assert capsys.readouterr().err == ""

@@ -264,7 +264,12 @@ def reap_sown(
             crop._read_sow()  # raises: not sown
         return saved
     if wait and not allow_incomplete:
-        wait_for_results(lambda: len(crop.missing_results()), timeout)
+        from .render import WaitProgress
+
+        with WaitProgress(sow.num_batches, f"waiting for {crop.name!r}") as progress:
+            wait_for_results(
+                progress.counting(lambda: len(crop.missing_results())), timeout
+            )
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
         farmer = records.read(layout.farmer_file, "farmer")

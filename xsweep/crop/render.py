@@ -6,13 +6,14 @@ and import nothing beyond the standard library, so ``xsweep status`` stays fast.
 
 Each picture shows a bar per state (pending / claimed / done / failed), the
 number of failed combos with the latest failures' messages, the measured
-throughput, and an estimate of the time left.
+throughput, and an estimate of the time left. :class:`WaitProgress` shows
+live progress while ``reap(wait=True)`` waits (tqdm, imported only then).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 #: The states of a batch, in the order they are drawn.
@@ -52,7 +53,7 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
     total = _int(status, "num_batches")
     lines = [f"crop {_get(status, 'name')!r} at {_get(status, 'location')}: "]
     if not _sown(status):
-        lines[0] += "not sown yet"
+        lines[0] += _unsown_text(status)
         return "\n".join(lines)
     lines[0] += _headline(status)
     for state in STATES:
@@ -96,7 +97,7 @@ def render_html(status: Any) -> str:
     total = _int(status, "num_batches")
     header = (
         f"<div><b>Crop</b> <code>{esc(str(_get(status, 'name')))}</code> &middot; "
-        f"{esc(_headline(status) if _sown(status) else 'not sown yet')} &middot; "
+        f"{esc(_headline(status) if _sown(status) else _unsown_text(status))} &middot; "
         f"<code>{esc(str(_get(status, 'location')))}</code></div>"
     )
     if not _sown(status):
@@ -202,9 +203,75 @@ def describe_failure(failure: Any) -> str:
     return f"{', '.join(where)}: {first_line}" if where else first_line
 
 
+class WaitProgress:
+    """Live progress while ``Crop.reap(wait=True)`` waits for growers.
+
+    A ``tqdm.auto`` bar of grown batches (a widget in a notebook, text on a
+    terminal), shown only if there is something to wait for. tqdm is imported
+    only then, so this module stays light.
+
+    Parameters
+    ----------
+    total : int
+        Batches in the crop.
+    desc : str, optional
+        The bar's label.
+
+    Examples
+    --------
+    >>> with WaitProgress(sow.num_batches) as progress:  # doctest: +SKIP
+    ...     wait_for_results(progress.counting(count_missing), timeout)
+    """
+
+    def __init__(self, total: int, desc: str = "waiting for growers") -> None:
+        self.total = int(total)
+        self.desc = desc
+        self._bar: Any = None
+
+    def counting(self, count_missing: Callable[[], int]) -> Callable[[], int]:
+        """Wrap a function counting missing batches so that each count shows."""
+
+        def counted() -> int:
+            missing = count_missing()
+            self.update(self.total - missing)
+            return missing
+
+        return counted
+
+    def update(self, grown: int) -> None:
+        """Show that ``grown`` batches out of ``total`` have a result."""
+        if self._bar is None:
+            if grown >= self.total:
+                return  # nothing to wait for: no bar at all
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=self.total, initial=grown, desc=self.desc, unit="batch"
+            )
+        elif grown != self._bar.n:
+            self._bar.update(grown - self._bar.n)
+
+    def close(self) -> None:
+        """Close the bar, if one was shown."""
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> WaitProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _sown(status: Any) -> bool:
     sown = _get(status, "sown")
     return bool(sown) if sown is not None else bool(_int(status, "num_batches"))
+
+
+def _unsown_text(status: Any) -> str:
+    if _get(status, "reaped"):
+        return "reaped and cleaned up (reap again to load the result)"
+    return "not sown yet"
 
 
 def _headline(status: Any) -> str:
