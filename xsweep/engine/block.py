@@ -79,6 +79,13 @@ class Block:
         """The number of combos covered."""
         return self.stop - self.start
 
+    def __repr__(self) -> str:
+        dtypes = ", ".join(str(c.dtype) for c in self.columns)
+        return (
+            f"Block({self.start}..{self.stop}, {self.kind} [{dtypes}], "
+            f"{len(self.failed)} failed, {self.duration:.3g} s)"
+        )
+
     @property
     def values(self) -> list[Any]:
         """Per-combo results in order (``None`` for failed combos)."""

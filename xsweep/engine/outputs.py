@@ -107,6 +107,18 @@ class OutputBuffer:
         self._data: dict[str | None, np.ndarray] | None = None
         self._cache: dict[str | None, np.ndarray] | None = None
 
+    def __repr__(self) -> str:
+        if self._data is None:
+            outputs = "nothing yet"
+        else:
+            outputs = ", ".join(
+                f"{k}: {a.dtype}{list(a.shape)}" for k, a in self._data.items()
+            )
+        return (
+            f"OutputBuffer({outputs}; {self.size - self.num_missing}/{self.size} "
+            f"done, {len(self.failures)} failed)"
+        )
+
     @property
     def keys(self) -> tuple:
         """The keys of :attr:`arrays` (``(None,)`` when var_names is None)."""
