@@ -229,3 +229,33 @@ def test_results_record_provenance_and_scheduler_ids(tmp_path):
     assert prov["scheduler"] == {"SLURM_JOB_ID": "4242", "SLURM_ARRAY_TASK_ID": "7"}
     assert prov["host"] and prov["pid"] != os.getpid()
     assert prov["start"] <= prov["end"] <= time.time()
+
+
+def test_retry_after_compaction_keeps_every_other_result(tmp_path):
+    log, broken = str(tmp_path / "log"), tmp_path / "broken"
+    broken.touch()
+    crop = Crop(fn=flaky_add, parent_dir=tmp_path, batchsize=2)
+    crop.sow_combos(COMBOS, constants={"log": log, "broken": str(broken)})
+    crop.grow()
+    assert crop.compact() == 8
+    status = crop.status()
+    assert (status.done, status.failed, status.failed_combos) == (6, 2, 3)
+    broken.unlink()
+    crop.retry_failed()
+    assert len(calls(log)) == 18
+    assert crop.status().failed == 0 and crop.missing_results() == ()
+    np.testing.assert_array_equal(
+        np.array(crop.reap()), [[x * 10 + y for y in (5, 6, 7)] for x in range(5)]
+    )
+
+
+def test_a_result_of_an_old_sowing_is_never_reaped_under_new_labels(tmp_path):
+    crop = Crop(fn=add, parent_dir=tmp_path, batchsize=5)
+    crop.sow_combos(COMBOS)
+    old = crop._read_sow()
+    record = crop._grower().compute(1, old.runs(1))  # a slow grower of the old sow
+    crop.sow_combos({"x": [7, 8, 9], "y": [5, 6, 7]})
+    ResultStore(crop.layout).write(record)  # ... finishes after the re-sow
+    assert crop.missing_results() == (1, 2)
+    crop.grow()
+    assert np.array(crop.reap())[0].tolist() == [75, 76, 77]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from ..errors import CropError
 from . import claims
+from .cluster import ClusterMethods
+from .entry import grow, load_crops  # the module-level xyzpy API
 from .grow import Grower, GrowReport, check_function, load_function
 from .layout import CropLayout
 from .queries import CropQueries
@@ -24,7 +25,7 @@ from .store import ResultStore
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
 
 
-class Crop(CropQueries):
+class Crop(CropQueries, ClusterMethods):
     """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
 
     Parameters
@@ -315,46 +316,6 @@ class Crop(CropQueries):
             grower.retry_batch(bid, report)
         return report
 
-    # ----------------------------------------------------------- clusters
-    # The crop layer sits below the scheduler layer: these two thin methods
-    # import it lazily, when called (the one accepted upward import), so that
-    # importing a crop never imports xsweep.schedulers.
-    def gen_cluster_script(
-        self,
-        scheduler: str,
-        batch_ids: Iterable[int] | None = None,
-        *,
-        mode: str = "array",
-        **options: Any,
-    ) -> str:
-        """A job script growing this crop on ``scheduler``, as text.
-
-        ``scheduler`` is one of ``'slurm'``, ``'sge'``, ``'pbs'``, ``'lsf'``,
-        ``'htcondor'``; only missing batches are included. Options (``time``,
-        ``mem``, ``cpus``, ``num_tasks``, ...) are those of
-        :func:`xsweep.schedulers.cluster.gen_cluster_script`.
-        """
-        from ..schedulers.cluster import gen_cluster_script
-
-        return gen_cluster_script(self, scheduler, batch_ids, mode=mode, **options)
-
-    def grow_cluster(
-        self,
-        scheduler: str,
-        batch_ids: Iterable[int] | None = None,
-        *,
-        mode: str = "array",
-        **options: Any,
-    ) -> str:
-        """Submit a job (array) growing this crop; return the job id.
-
-        Takes the arguments of :meth:`gen_cluster_script`; see
-        :func:`xsweep.schedulers.cluster.grow_cluster`.
-        """
-        from ..schedulers.cluster import grow_cluster
-
-        return grow_cluster(self, scheduler, batch_ids, mode=mode, **options)
-
     # --------------------------------------------------------------- reap
     def reap(
         self,
@@ -412,42 +373,3 @@ class Crop(CropQueries):
         from .render import render_html
 
         return render_html(self.status())
-
-
-def grow(
-    batch_number: int | Iterable[int] | None = None,
-    crop: Crop | str | os.PathLike | None = None,
-    fn: Callable | None = None,
-    **kwargs: Any,
-) -> GrowReport:
-    """Grow batch(es) of a crop in this process (xyzpy-compatible).
-
-    Parameters
-    ----------
-    batch_number : int or sequence of int, optional
-        Which batches (from 1); None grows every missing batch.
-    crop : Crop or path
-        The crop, or its directory (default: the current directory when it is
-        a crop directory).
-    fn : callable, optional
-        The function, if not saved with the crop.
-    """
-    if crop is None:
-        crop = Path.cwd()
-    if not isinstance(crop, Crop):
-        path = Path(crop).absolute()
-        name = CropLayout.name_of(path)
-        if name is None:
-            raise CropError(f"{path} is not a crop directory (.xyz-<name>)")
-        crop = Crop(name=name, parent_dir=path.parent, **kwargs)
-    return crop.grow(batch_number, fn=fn)
-
-
-def load_crops(directory: str | os.PathLike = ".") -> dict[str, Crop]:
-    """Every crop in ``directory``, by name."""
-    out = {}
-    for entry in sorted(os.listdir(directory)):
-        name = CropLayout.name_of(entry)
-        if name and os.path.isdir(os.path.join(directory, entry)):
-            out[name] = Crop(name=name, parent_dir=directory)
-    return out

@@ -1,0 +1,173 @@
+"""What every subcommand shares: exit codes, the CROP argument, error reporting."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+#: Success.
+EXIT_OK = 0
+#: The command ran but some combos failed.
+EXIT_FAILED = 1
+#: Usage error or bad input (a message on stderr says what and where).
+EXIT_USAGE = 2
+#: Nothing to do: the crop is not sown, or no batch was left to grow.
+EXIT_NOTHING = 3
+
+
+class CliError(Exception):
+    """An error the command line reports in one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def report_error(err: BaseException, *, code: int, debug: bool = False) -> int:
+    """Print ``err`` to stderr (one line, or its traceback with ``debug``).
+
+    Returns the exit code: ``code``, or :data:`EXIT_NOTHING` when ``err`` says
+    the crop is not sown.
+    """
+    if debug:
+        traceback.print_exception(type(err), err, err.__traceback__)
+    if code == EXIT_USAGE and _is_not_sown(err):
+        code = EXIT_NOTHING
+    text = str(err) if isinstance(err, CliError) else _describe(err)
+    print(f"xsweep: error: {text}", file=sys.stderr)
+    if not debug and not _expected(err):
+        print("xsweep: (run with --debug for the traceback)", file=sys.stderr)
+    return code
+
+
+def _describe(err: BaseException) -> str:
+    from ..errors import XsweepError
+
+    if isinstance(err, XsweepError):
+        return str(err)
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.strerror or err} ({type(err).__name__}): {err.filename}"
+    return f"{type(err).__name__}: {err}"
+
+
+def _expected(err: BaseException) -> bool:
+    from ..errors import XsweepError
+
+    return isinstance(err, CliError | XsweepError | OSError)
+
+
+def _is_not_sown(err: BaseException) -> bool:
+    from .. import errors
+
+    not_sown = getattr(errors, "NotSownError", None)
+    return not_sown is not None and isinstance(err, not_sown)
+
+
+# ------------------------------------------------------------------ CROP argument
+
+
+def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``CROP`` (a crop directory) or ``--name N --parent-dir D``."""
+    parser.add_argument(
+        "crop",
+        nargs="?",
+        metavar="CROP",
+        help="the crop's directory (or give --name and --parent-dir)",
+    )
+    parser.add_argument("--name", help="the crop's name (instead of CROP)")
+    parser.add_argument(
+        "--parent-dir",
+        metavar="DIR",
+        help="directory holding the crop named --name (default: current directory)",
+    )
+
+
+def open_crop(
+    args: argparse.Namespace,
+    *,
+    reaped_ok: bool = False,
+    heartbeat_timeout: float | None = None,
+) -> Any:
+    """Open the sown crop that ``args`` names.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``crop`` (a directory), or ``name`` and ``parent_dir``.
+    reaped_ok : bool, optional
+        Also open a crop that was reaped and cleaned up (only its dataset left).
+    heartbeat_timeout : float, optional
+        Passed to :class:`~xsweep.crop.crop.Crop`.
+
+    Raises
+    ------
+    CliError
+        Exit code 2 for contradictory arguments or a directory that is not a
+        crop's, 3 when the crop is not sown (or already reaped).
+    """
+    from ..crop.layout import CropLayout
+
+    if args.name is not None:
+        if args.crop is not None:
+            raise CliError("give either CROP or --name/--parent-dir, not both")
+        layout = CropLayout.for_name(args.name, args.parent_dir)
+        name = args.name
+    elif args.crop is not None:
+        if args.parent_dir is not None:
+            raise CliError("--parent-dir goes with --name, not with CROP")
+        layout = CropLayout(Path(args.crop).absolute())
+        name = CropLayout.name_of(layout.location)
+        if name is None:
+            raise CliError(
+                f"{args.crop} is not a crop directory (their names start with "
+                "'.xyz-'); give the crop's directory, or --name and --parent-dir"
+            )
+    else:
+        raise CliError("which crop? give its directory (CROP) or --name")
+    if not layout.sow_file.exists():
+        reaped = [p for p in (layout.reaped_dataset, layout.reaped_raw) if p.exists()]
+        if not reaped:
+            raise CliError(
+                f"the crop at {layout.location} is not sown (no "
+                f"{layout.sow_file.name}): sow it first (crop.sow_combos(...)), "
+                "or check the path",
+                code=EXIT_NOTHING,
+            )
+        if not reaped_ok:
+            raise CliError(
+                f"the crop at {layout.location} is already reaped (its result is "
+                f"in {reaped[0]}): nothing to do",
+                code=EXIT_NOTHING,
+            )
+    from ..crop.crop import Crop
+
+    return Crop(
+        name=name,
+        parent_dir=str(layout.location.parent),
+        heartbeat_timeout=heartbeat_timeout,
+    )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value

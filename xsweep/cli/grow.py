@@ -1,0 +1,112 @@
+"""``xsweep grow CROP [BATCH ...]``: grow given batches, or pull until none is left.
+
+This is what a job-array task runs, so it stays import-light: nothing here
+(nor on the path it takes through ``xsweep.crop``) imports xarray, pandas,
+matplotlib or tqdm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from typing import Any
+
+from ._common import (
+    EXIT_FAILED,
+    EXIT_NOTHING,
+    EXIT_OK,
+    CliError,
+    add_crop_arguments,
+    open_crop,
+    positive_float,
+    positive_int,
+)
+
+HELP = "grow the given batches, or claim and grow batches until none is left"
+DESCRIPTION = (
+    "Grow the given batch ids (numbered from 1). With none, claim batches that "
+    "are missing and grow them one after the other until nothing is left (pull "
+    "mode): start as many of these as you like, on any machine that sees the "
+    "crop, and they split the work. A batch already grown, or claimed by a live "
+    "grower, is skipped. Exit code 1 when some combos failed, 3 when there was "
+    "nothing to grow."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``grow``'s arguments to ``parser``."""
+    add_crop_arguments(parser)
+    parser.add_argument(
+        "batches",
+        nargs="*",
+        type=positive_int,
+        metavar="BATCH",
+        help="batch ids to grow (from 1); none = pull mode",
+    )
+    parser.add_argument(
+        "--heartbeat-timeout",
+        type=positive_float,
+        metavar="S",
+        help="seconds without a heartbeat after which another grower's claim "
+        "is stale and taken over (default: $XSWEEP_HEARTBEAT_TIMEOUT or 600); "
+        "a claim whose holder died on this host is taken over at once",
+    )
+    parser.add_argument(
+        "--max-batches",
+        type=positive_int,
+        metavar="N",
+        help="in pull mode, stop after growing N batches",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grow; exit 0, 1 when some combos failed, 3 when nothing was grown."""
+    if args.name is not None and args.crop is not None:
+        # ``xsweep grow --name N 3 4``: the first batch id landed in CROP
+        args.batches = [positive_int(args.crop), *args.batches]
+        args.crop = None
+    if args.batches and args.max_batches is not None:
+        raise CliError("--max-batches goes with pull mode (no BATCH given)")
+    crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
+    if args.batches:
+        report = crop.grow(args.batches)
+    elif args.max_batches is not None:
+        report = pull_at_most(crop, args.max_batches)
+    else:
+        report = crop.grow()
+    if not args.quiet:
+        print(describe(report, crop.location))
+    if not report.grown:
+        return EXIT_NOTHING
+    return EXIT_FAILED if report.failed_combos else EXIT_OK
+
+
+def pull_at_most(crop: Any, limit: int) -> Any:
+    """Claim and grow missing batches, at most ``limit`` of them."""
+    from ..crop.grow import GrowReport
+
+    crop.fn  # noqa: B018  (load the saved function once, not per batch)
+    todo = list(crop.missing_results())
+    shift = random.randrange(len(todo)) if todo else 0
+    report = GrowReport()
+    for batch in todo[shift:] + todo[:shift]:
+        if len(report.grown) >= limit:
+            break
+        report.merge(crop.grow(batch))
+    return report
+
+
+def describe(report: Any, location: str) -> str:
+    """One line saying what a grow did."""
+    parts = [f"grew {len(report.grown)} batch(es) in {location}"]
+    if report.failed_combos:
+        parts.append(f"{report.failed_combos} combo(s) failed (see xsweep status)")
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} already grown")
+    if report.held:
+        shown = ", ".join(map(str, report.held[:10]))
+        parts.append(f"held by other growers: {shown}")
+    return "; ".join(parts)
