@@ -86,13 +86,16 @@ def grow_on_processes(
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
 ) -> GrowReport:
-    """Grow with ``num_workers`` fresh local processes."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Grow with ``num_workers`` local worker processes.
 
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(num_workers, mp_context=ctx) as pool:
-        return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)
+    The engine's loky pool: unlike a ``spawn`` pool, it never re-runs the
+    user's ``__main__``, so a script without an ``if __name__ == "__main__"``
+    guard can call ``grow_missing(num_workers=...)``.
+    """
+    from ..engine.parallel import local_executor
+
+    pool = local_executor(num_workers)
+    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)
 
 
 def grow_missing(
