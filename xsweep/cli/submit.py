@@ -24,9 +24,10 @@ HELP = "submit a job array that grows the crop on a batch scheduler"
 DESCRIPTION = (
     "Write a job script growing the crop's missing batches and submit it to "
     "SLURM, Grid Engine, PBS/Torque, LSF or HTCondor; print the job id. Give "
-    "BATCH ids to submit only those (if missing). Exit code 2 for a bad option "
-    "or a refused submission (the scheduler's message is shown), 3 when nothing "
-    "is left to grow."
+    "BATCH ids (right after CROP) to submit only those, if missing. Directive "
+    "lines starting with '-' need '=': --header='-l h=node1'. Exit code 2 for "
+    "a bad option or a refused submission (the scheduler's message is shown), "
+    "3 when nothing is left to grow."
 )
 SCHEDULERS = ("slurm", "sge", "pbs", "lsf", "htcondor")
 

@@ -129,19 +129,29 @@ def break_stale(path: str | os.PathLike, timeout: float) -> bool:
     return True
 
 
-def release(path: str | os.PathLike, token: str) -> None:
-    """Remove our claim (if it is still ours: it may have been judged stale)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
-        ours = token.encode() in os.read(fd, 1 << 16)
-    finally:
-        os.close(fd)
-    if ours:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+def release(
+    path: str | os.PathLike, token: str, held_for: float | None = None,
+    timeout: float | None = None,
+) -> None:  # fmt: skip
+    """Remove our claim, if it is still ours.
+
+    A claim held for less than the heartbeat ``timeout`` by this live process
+    cannot have been judged stale by anyone, so it is removed straight away;
+    an older one is read first, in case it was broken and claimed afresh.
+    """
+    if held_for is None or timeout is None or held_for >= timeout:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            ours = token.encode() in os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+        if not ours:
+            return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def acquire(path: str | os.PathLike, timeout: float) -> str | None:

@@ -177,6 +177,7 @@ class Grower:
         if token is None:
             report.held.append(batch_id)
             return
+        since = time.monotonic()
         try:
             self.heartbeat.hold(claim, token)
             if self.store.exists(batch_id, fp):  # finished while we claimed
@@ -188,7 +189,7 @@ class Grower:
             report.failed_combos += len(record["failures"])
         finally:
             self.heartbeat.drop(claim)
-            claims.release(claim, token)
+            claims.release(claim, token, time.monotonic() - since, self.timeout)
 
     def retry_batch(self, batch_id: int, report: GrowReport) -> None:
         """Rerun only the failed combos of a batch, keeping the rest."""
