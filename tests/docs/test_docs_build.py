@@ -44,3 +44,21 @@ def test_docs_build_without_warnings(tmp_path):
     api = (out / "api.html").read_text()
     assert "A compact multi-line picture of a crop" in api
     assert "Plot one variable of a swept dataset" in api
+
+
+def test_readme_is_valid_rst_and_links_existing_pages():
+    import re
+
+    import docutils.core
+    import docutils.writers.null
+
+    text = (ROOT / "README.rst").read_text()
+    docutils.core.publish_string(
+        text,
+        writer=docutils.writers.null.Writer(),
+        settings_overrides={"halt_level": 2},
+    )
+    links = re.findall(r"<(docs/[^>]+)>`_", text)
+    assert len(links) >= 10
+    assert [link for link in links if not (ROOT / link).exists()] == []
+    assert "./scripts/demo" in text and "./scripts/test" in text

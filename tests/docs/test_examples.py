@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
 
 #: pages whose ``.. code-block:: python`` blocks run top to bottom as a script
-RUNNABLE = ["getting-started.rst", "tutorials/local-workers.rst"]
+RUNNABLE = [
+    "README.rst",
+    "docs/getting-started.rst",
+    "docs/tutorials/local-workers.rst",
+]
 
 _BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:(?:    .*)?\n)+)", re.MULTILINE)
 
@@ -28,7 +32,7 @@ def python_blocks(page: Path) -> list[str]:
 
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_examples_of_page_run(page, tmp_path):
-    blocks = python_blocks(DOCS / page)
+    blocks = python_blocks(ROOT / page)
     assert blocks, f"no python examples found in {page}"
     script = "import matplotlib\nmatplotlib.use('Agg')\n" + "\n".join(blocks)
     (tmp_path / "examples.py").write_text(script)
