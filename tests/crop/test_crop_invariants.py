@@ -259,3 +259,27 @@ def test_a_result_of_an_old_sowing_is_never_reaped_under_new_labels(tmp_path):
     assert crop.missing_results() == (1, 2)
     crop.grow()
     assert np.array(crop.reap())[0].tolist() == [75, 76, 77]
+
+
+def test_function_fingerprint_sees_closures_globals_and_helpers():
+    import functools
+
+    from xsweep.crop.fingerprint import function_fingerprint
+
+    def make(a):
+        def f(x):
+            return x + a
+
+        return f
+
+    assert function_fingerprint(make(1)) == function_fingerprint(make(1))
+    assert function_fingerprint(make(1)) != function_fingerprint(make(2))
+    assert function_fingerprint(functools.partial(add, y=1)) != function_fingerprint(
+        functools.partial(add, y=2)
+    )
+    import cloudpickle
+
+    before = function_fingerprint(logged_add)
+    assert (
+        function_fingerprint(cloudpickle.loads(cloudpickle.dumps(logged_add))) == before
+    )

@@ -69,36 +69,82 @@ def _code_bytes(code: types.CodeType) -> bytes:
     return b"\0".join(parts)
 
 
-def function_fingerprint(fn: Callable | None) -> str:
-    """A fingerprint of a function's code (and of a partial's arguments).
+_PLAIN = (int, float, complex, str, bytes, bool, type(None), np.generic)
+_MAX_ARRAY_BYTES = 1 << 20
 
-    Two functions with the same name, code, constants and defaults get the same
-    fingerprint, wherever they were defined or unpickled.
+
+def _data_bytes(value: Any) -> bytes | None:
+    """Bytes for plain data a function reads (None for anything else)."""
+    if isinstance(value, _PLAIN) or (
+        isinstance(value, (tuple, frozenset))
+        and all(isinstance(v, _PLAIN) for v in value)
+    ):
+        return repr(value).encode()
+    if isinstance(value, np.ndarray) and value.nbytes <= _MAX_ARRAY_BYTES:
+        return value_bytes(value)
+    return None
+
+
+def _global_names(code: types.CodeType) -> list[str]:
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return names
+
+
+def _fn_parts(fn: Any, depth: int, seen: set[int]) -> list[bytes]:
+    """What a function's results depend on: its code, defaults, closure, the
+    plain-data globals it reads, and (to ``depth``) the functions it calls."""
+    if id(fn) in seen:
+        return [b"<seen>"]
+    seen.add(id(fn))
+    parts: list[bytes] = []
+    while isinstance(fn, functools.partial):
+        parts.append(value_bytes((fn.args, sorted(fn.keywords.items()))))
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)  # noqa: B004
+        if call is None or not hasattr(call, "__code__"):
+            return [*parts, value_bytes(fn)]
+        state = getattr(fn, "__dict__", {})
+        parts.append(_data_bytes(tuple(sorted(map(repr, state.items())))) or b"")
+        fn, code = call, call.__code__
+    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+    parts += [name.encode(), _code_bytes(code)]
+    parts.append(repr((fn.__defaults__, fn.__kwdefaults__)).encode())
+    cells = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            cells.append(None)
+    namespace = getattr(fn, "__globals__", {})
+    used = [(n, namespace[n]) for n in _global_names(code) if n in namespace]
+    for label, value in [("cell", v) for v in cells] + used:
+        if isinstance(value, (types.FunctionType, functools.partial)):
+            if depth > 0:
+                parts += [str(label).encode(), *_fn_parts(value, depth - 1, seen)]
+            continue
+        data = _data_bytes(value)
+        if data is not None:
+            parts += [str(label).encode(), data]
+    return parts
+
+
+def function_fingerprint(fn: Callable | None) -> str:
+    """A fingerprint of what a function computes.
+
+    It covers the function's name, code, defaults and closure, the plain data
+    (numbers, strings, small arrays) it reads from its module, and, a few calls
+    deep, the functions it calls, so that changing any of them (or a partial's
+    arguments) changes the fingerprint, while unpickling the same function
+    elsewhere does not.
     """
     if fn is None:
         return "none"
-    parts: list[bytes] = []
-    target: Any = fn
-    while isinstance(target, functools.partial):
-        parts.append(value_bytes((target.args, sorted(target.keywords.items()))))
-        target = target.func
-    code = getattr(target, "__code__", None)
-    if code is None and callable(target):
-        code = getattr(getattr(target, "__call__", None), "__code__", None)  # noqa: B004
-    if code is not None:
-        name = (
-            f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
-        )
-        parts += [name.encode(), _code_bytes(code)]
-        defaults = getattr(target, "__defaults__", None)
-        kwdefaults = getattr(target, "__kwdefaults__", None)
-        try:
-            parts.append(value_bytes((defaults, kwdefaults)))
-        except Exception:
-            parts.append(repr((defaults, kwdefaults)).encode())
-    else:
-        parts.append(value_bytes(target))
-    return _digest(*parts)
+    return _digest(*_fn_parts(fn, 3, set()))
 
 
 def constants_fingerprint(constants: dict[str, Any]) -> str:
