@@ -73,15 +73,17 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def grow_command(location: str) -> list[str]:
-    """A grow process: claims and grows batches until none is left."""
-    code = f"import xsweep; xsweep.grow(crop={location!r})"
-    return [sys.executable, "-c", code]
+def xsweep_command(*args: str) -> list[str]:
+    """The ``xsweep`` command line of this Python (as ``python -m xsweep``)."""
+    return [sys.executable, "-m", "xsweep", *args]
 
 
 def grower(location: str, log: Path) -> subprocess.Popen:
-    """Start a grow process in the background, its output going to ``log``."""
-    command = grow_command(location)
+    """Start ``xsweep grow CROP`` in the background, its output going to ``log``.
+
+    With no batch ids it claims missing batches one by one until none is left.
+    """
+    command = xsweep_command("grow", location)
     with open(log, "wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
@@ -113,19 +115,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     first = grower(location, out / "grower-1.log")
     second = grower(location, out / "grower-2.log")
+    print(f"$ xsweep grow {location} &   # twice: pids {first.pid} and {second.pid}")
     total = crop.status().num_batches
     wait_for(lambda: _grown(crop) >= total // 3, 60, "a third of the batches")
+    working = first.poll() is None
     first.send_signal(signal.SIGKILL)
     first.wait()
-    print(f"killed grower 1 (pid {first.pid}) with SIGKILL while it was working:")
-    print(render_text(crop.status()))
+    print(
+        f"killed grower 1 (pid {first.pid}) with SIGKILL"
+        + (" while it was working" if working else " (it had already finished)")
+    )
+    print(f"$ xsweep status {location}", flush=True)
+    subprocess.run(xsweep_command("status", location))
     if second.wait(timeout=120) not in (0, 3):
         raise SystemExit(f"demo: grower 2 failed, see {out / 'grower-2.log'}")
 
     section("3. finish what is left")
     missing = crop.missing_results()
     print(f"grower 2 is done; {len(missing)} batch(es) left: {list(missing)}")
-    code = subprocess.run(grow_command(location)).returncode
+    print(f"$ xsweep grow {location}", flush=True)
+    code = subprocess.run(xsweep_command("grow", location)).returncode
     if code not in (0, 3):
         raise SystemExit(f"demo: the last grower failed with exit code {code}")
     print(f"all grown in {time.perf_counter() - started:.1f} s")
@@ -138,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     print(ds)
     print()
     print(render_text(status))
-    print(f"\nsaved {nc}")
+    lost = int(ds.amplitude.isnull().sum())
+    print(f"\n{ds.amplitude.size - lost} of {ds.amplitude.size} combos have a result")
+    print(f"saved {nc}")
 
     import matplotlib
 

@@ -32,6 +32,9 @@ def test_demo_reaps_what_an_in_memory_run_gives_and_plots_it(tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert "killed grower 1" in out and "with SIGKILL" in out
+    # `xsweep status` drew the crop after the kill, bars and all.
+    after_kill = out.split("$ xsweep status")[1].split("== 3.")[0]
+    assert "done     \u2588" in after_kill and "pending" in after_kill
     assert "<xarray.Dataset>" in out
     assert "complete" in out.split("== 4.")[1]
 
