@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 from xsweep.crop.crop import Crop
+from xsweep.errors import SchedulerError
 
 from ._sweep import SCHEDULER_VARS, expected, fragile, make_crop, provenance
 
@@ -138,3 +139,10 @@ def test_shell_and_python_setup_and_threads_run_before_growing(tmp_path):
     assert run_script(text, tmp_path, SLURM_ARRAY_TASK_ID=1).returncode == 0
     assert probe.read_text() == "shell-setup\n33"
     assert grown(crop) == {1}
+
+
+def test_unsown_crop_is_refused_before_anything_is_written(tmp_path):
+    crop = Crop(fn=fragile, parent_dir=tmp_path)
+    with pytest.raises(SchedulerError, match="not sown"):
+        crop.grow_cluster("slurm")
+    assert not (tmp_path / ".xyz-fragile" / "cluster").exists()

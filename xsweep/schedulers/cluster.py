@@ -102,6 +102,12 @@ def prepare_script(
 ) -> JobScript:
     """Check everything and build the script (nothing written or submitted)."""
     location = Path(os.fspath(crop.location)).absolute()
+    is_prepared = getattr(crop, "is_prepared", None)
+    if is_prepared is not None and not is_prepared():
+        raise SchedulerError(
+            f"the crop at {location} is not sown: sow it (crop.sow_combos(...)) "
+            "before submitting jobs to grow it"
+        )
     options.setdefault("name", _default_name(location))
     opts = parse_options(**options)
     if opts.output_dir is None:
