@@ -78,6 +78,12 @@ def test_grow_given_batches_then_nothing_left_exits_3(sown, capsys):
     assert sum(sown.calls().values()) == 4
 
 
+def test_grow_max_batches_stops_after_that_many(sown, capsys):
+    assert main(["grow", sown.path, "--max-batches", "2"]) in (EXIT_OK, EXIT_FAILED)
+    assert len(sown.crop.missing_results()) == 1
+    assert main(["grow", sown.path, "1", "--max-batches", "2"]) == EXIT_USAGE
+
+
 def test_failed_combos_give_exit_1_status_lists_them_retry_reruns_only_them(
     sown, capsys
 ):
