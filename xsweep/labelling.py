@@ -13,7 +13,10 @@ Conventions (the same as xyzpy's, so datasets look alike):
 
 Missing values (failed combos, cells no case reaches): NaN for floats and
 complex numbers; integer and boolean outputs with any missing entry become
-``float64`` (booleans as 1.0 / 0.0), so NaN can mark the gap. With
+``float64`` (booleans as 1.0 / 0.0), so NaN can mark the gap. The names of
+the constants saved as attributes are listed (JSON) in
+``ds.attrs["xsweep_constants"]``, so merging results computed with other
+constant values is refused (see :func:`xsweep.netcdf.merge_datasets`). With
 ``on_error="record"`` the failures are listed in ``ds.attrs["xsweep_failures"]``
 as a JSON string (one record per failed combo: combo, exception type, message,
 traceback, host, pid, start, duration), which survives a netCDF round trip.
@@ -31,7 +34,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import OutputMismatchError
-from .netcdf import FAILURES_ATTR, _jsonable
+from .netcdf import CONSTANTS_ATTR, FAILURES_ATTR, _jsonable
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -222,10 +225,11 @@ def arrays_to_dataset(
         coords[name] = _coord_array(coords[name])
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update(attrs or {})
-    for key, value in constants.items():
-        if key in ds.dims:
-            continue  # already the values of an internal dimension
-        ds.attrs[key] = value
+    saved = [key for key in constants if key not in ds.dims]
+    for key in saved:  # (the others label internal dimensions)
+        ds.attrs[key] = constants[key]
+    if saved:
+        ds.attrs[CONSTANTS_ATTR] = json.dumps(saved)
     return ds
 
 

@@ -37,6 +37,7 @@ COMPLEX_DIM = "xsweep_complex"
 COMPLEX_ATTR = "xsweep_complex"
 JSON_ATTRS = "xsweep_json_attrs"
 FAILURES_ATTR = "xsweep_failures"
+CONSTANTS_ATTR = "xsweep_constants"
 
 
 # ----------------------------------------------------------------- encoding --
@@ -269,9 +270,12 @@ def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> Non
     """Raise :class:`~xsweep.errors.MergeConflictError` if values clash.
 
     A clash is a variable and a coordinate where both datasets hold a
-    non-missing value and the values differ.
+    non-missing value and the values differ, or a constant (listed in
+    ``attrs["xsweep_constants"]`` of both) with different values.
     """
     import xarray as xr
+
+    _check_constants(old.attrs, new.attrs, where)
 
     for name in set(old.data_vars) & set(new.data_vars):
         a, b = xr.align(old[name], new[name], join="inner")
@@ -292,6 +296,27 @@ def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> Non
                 f"{_plain(a.values[first])!r}, new {_plain(b.values[first])!r}. "
                 "Pass overwrite=True to keep the new values or overwrite=False "
                 "to keep the saved ones."
+            )
+
+
+def _constant_names(attrs: dict) -> list[str]:
+    names = attrs.get(CONSTANTS_ATTR) or "[]"
+    return list(json.loads(names) if isinstance(names, str) else names)
+
+
+def _check_constants(old: dict, new: dict, where: str) -> None:
+    shared = set(_constant_names(old)) & set(_constant_names(new))
+    for name in sorted(shared):
+        if name not in old or name not in new:
+            continue
+        a, b = (json.dumps(_jsonable(d[name]), sort_keys=True) for d in (old, new))
+        if a != b:
+            raise MergeConflictError(
+                f"constant {name!r} is {a:.60} in the results already saved{where} "
+                f"but {b:.60} in the new results, so they cannot share one set of "
+                f"labels. Make {name!r} a combo dimension (add it to combos with "
+                "both values), save to another file, or pass overwrite=True / "
+                "overwrite=False to keep the new / saved attributes anyway."
             )
 
 

@@ -146,3 +146,13 @@ def test_module_level_grow_needs_a_sown_crop(tmp_path):
     crop.sow_combos(COMBOS)
     with pytest.raises(CropError, match="there is no batch 99"):
         xsweep.grow(99, crop=crop)
+
+
+def test_resowing_shuffled_combos_gives_the_same_batches_and_keeps_results(tmp_path):
+    crop = Crop(fn=add, parent_dir=tmp_path, shuffle=True, batchsize=4)
+    crop.sow_combos(COMBOS)
+    runs = [crop._read_sow().runs(b) for b in range(1, 5)]
+    crop.grow([1, 2])
+    crop.sow_combos(COMBOS)
+    assert [crop._read_sow().runs(b) for b in range(1, 5)] == runs
+    assert crop.completed_results() == (1, 2)

@@ -159,3 +159,9 @@ def test_memory_stays_near_the_output_size():
     output = buffer.arrays["z"].nbytes
     assert output == 8 * n
     assert peak < 3 * output + 1_000_000
+
+
+def test_ragged_results_without_var_names_become_objects():
+    result = run(lambda x: np.ones(x + 1), {"x": range(4)}).result
+    assert result.dtype == object and result.shape == (4,)
+    assert [len(r) for r in result] == [1, 2, 3, 4]

@@ -73,21 +73,34 @@ def test_skip_existing_runs_only_missing_combos(harvester):
 
 def test_skip_existing_reruns_failed_combos(tmp_path):
     harvester = Harvester(Runner(flaky, "x"), data_name=tmp_path / "f.nc")
-    harvester.harvest_combos({"a": [1, 2, 3]}, on_error="record", constants={"ok": 2})
+    LIMIT[0] = 2  # a = 3 fails the first time
+    harvester.harvest_combos({"a": [1, 2, 3]}, on_error="record")
     assert "xsweep_failures" in harvester.full_ds.attrs
     CALLS.clear()
-    harvester.harvest_combos({"a": [1, 2, 3]}, skip_existing=True, constants={"ok": 3})
+    LIMIT[0] = 3
+    harvester.harvest_combos({"a": [1, 2, 3]}, skip_existing=True)
     assert CALLS == [(3,)]
     full = load_dataset(tmp_path / "f.nc")
     assert full.x.values.tolist() == [1.0, 2.0, 3.0]
     assert "xsweep_failures" not in full.attrs
 
 
-def flaky(a, ok):
+LIMIT = [0]
+
+
+def flaky(a):
     CALLS.append((a,))
-    if a > ok:
+    if a > LIMIT[0]:
         raise RuntimeError("not yet")
     return float(a)
+
+
+def test_results_of_another_constant_value_are_refused(harvester):
+    harvester.harvest_combos({"a": [1], "b": [1]}, constants={"shift": 0.0})
+    with pytest.raises(MergeConflictError, match=r"constant 'shift' is 0.0.*but 1.0"):
+        harvester.harvest_combos({"a": [2], "b": [1]}, constants={"shift": 1.0})
+    harvester.harvest_combos({"a": [2], "b": [1]}, constants={"shift": 0.0})
+    assert harvester.full_ds.attrs["shift"] == 0.0
 
 
 def test_harvest_cases_and_in_memory_harvester():

@@ -29,13 +29,10 @@ class CliError(Exception):
 def report_error(err: BaseException, *, code: int, debug: bool = False) -> int:
     """Print ``err`` to stderr (one line, or its traceback with ``debug``).
 
-    Returns the exit code: ``code``, or :data:`EXIT_NOTHING` when ``err`` says
-    the crop is not sown.
+    Returns ``code``, the exit code.
     """
     if debug:
         traceback.print_exception(type(err), err, err.__traceback__)
-    if code == EXIT_USAGE and _is_not_sown(err):
-        code = EXIT_NOTHING
     text = str(err) if isinstance(err, CliError) else _describe(err)
     print(f"xsweep: error: {text}", file=sys.stderr)
     if not debug and not _expected(err):
@@ -57,13 +54,6 @@ def _expected(err: BaseException) -> bool:
     from ..errors import XsweepError
 
     return isinstance(err, CliError | XsweepError | OSError)
-
-
-def _is_not_sown(err: BaseException) -> bool:
-    from .. import errors
-
-    not_sown = getattr(errors, "NotSownError", None)
-    return not_sown is not None and isinstance(err, not_sown)
 
 
 # ------------------------------------------------------------------ CROP argument

@@ -33,8 +33,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(status.to_dict(), sys.stdout, indent=2, default=_jsonable)
         sys.stdout.write("\n")
-    elif not status.sown and status.reaped:
-        print(f"crop {status.name!r} at {status.location}: reaped and cleaned up")
     else:
         print(render_text(status))
     return EXIT_FAILED if status.failed_combos else EXIT_OK

@@ -6,6 +6,7 @@ never xarray, pandas or plotting.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -253,6 +254,16 @@ class Grower:
         if todo:
             shift = random.randrange(len(todo))
             todo = todo[shift:] + todo[:shift]
-        for bid in todo:
+        stamp = self._sow_stamp()
+        for i, bid in enumerate(todo):
+            if i % 16 == 15 and self._sow_stamp() != stamp:
+                break  # sown again meanwhile: these batches are no longer wanted
             self.grow_batch(bid, report, precheck=False)
         return report
+
+    def _sow_stamp(self) -> tuple | None:
+        try:
+            st = os.stat(self.layout.sow_file)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -157,6 +157,15 @@ class SowRecord:
         return out
 
 
+def _seed_of(hashes: list[np.ndarray]) -> int:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=8)
+    for a in hashes:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return int.from_bytes(h.digest(), "little") % 2**32
+
+
 def make_sow_record(
     combos: Any,
     kind: str,
@@ -174,14 +183,6 @@ def make_sow_record(
     """Decide the batches of ``combos`` and fingerprint them."""
     n = combos.size
     bounds = choose_bounds(n, batchsize, num_batches)
-    seed = None
-    order = None
-    if shuffle is not False and shuffle is not None:
-        seed = (
-            int(shuffle) if not isinstance(shuffle, bool) else uuid.uuid4().int % 2**32
-        )
-        dtype = np.int32 if n < 2**31 else np.int64
-        order = np.random.default_rng(seed).permutation(n).astype(dtype)
     fn_fp = fpr.function_fingerprint(fn)
     salt = fpr.constants_fingerprint(constants) + fn_fp
     if kind == "grid":
@@ -190,6 +191,14 @@ def make_sow_record(
     else:
         hashes = [fpr.dimension_hashes(combos.cases)]
         shape = None
+    seed = None
+    order = None
+    if shuffle is not False and shuffle is not None:
+        # shuffle=True: a seed drawn from the combos themselves, so that sowing
+        # the same combos again gives the same batches (and keeps results)
+        seed = int(shuffle) if not isinstance(shuffle, bool) else _seed_of(hashes)
+        dtype = np.int32 if n < 2**31 else np.int64
+        order = np.random.default_rng(seed).permutation(n).astype(dtype)
     fps = fpr.batch_fingerprints(combos.names, hashes, shape, order, bounds, salt)
     return SowRecord(
         combos=combos,

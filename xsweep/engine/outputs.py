@@ -216,6 +216,11 @@ class OutputBuffer:
     def _write(self, key: str | None, start: int, column: np.ndarray) -> None:
         assert self._data is not None
         array = self._data[key]
+        if column.shape[1:] != array.shape[len(self.shape) :] and key is None:
+            # results kept as they come, of varying shapes: one object each
+            array = self._to_objects(key)
+            if column.ndim > 1 or column.dtype.kind != "O":
+                column = object_column(list(column))
         if column.shape[1:] != array.shape[len(self.shape) :]:
             raise OutputMismatchError(
                 f"output {key!r} changed shape: {array.shape[len(self.shape) :]} "
@@ -224,6 +229,19 @@ class OutputBuffer:
         if not np.can_cast(column.dtype, array.dtype, casting="safe"):
             array = self._upgrade(key, column.dtype)
         self._flat(array)[start : start + len(column)] = column
+
+    def _to_objects(self, key: str | None) -> np.ndarray:
+        """Turn ``key``'s array into an object array of one entry per combo."""
+        assert self._data is not None
+        old = self._data[key]
+        if old.dtype.kind == "O" and old.ndim == len(self.shape):
+            return old
+        flat = self._flat(old)
+        new = np.full(self.size, None, dtype=object)
+        for i in np.flatnonzero(self._done):
+            new[i] = flat[i]
+        self._data[key] = new.reshape(self.shape)
+        return self._data[key]
 
     def _flat(self, array: np.ndarray) -> np.ndarray:
         """A view of ``array`` with the combo dimensions flattened into one."""

@@ -1,0 +1,75 @@
+"""``xsweep reap`` of a Runner's crop: the netCDF it writes is the in-memory run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import xsweep
+from xsweep.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+xr = pytest.importorskip("xarray")
+
+SOURCE = """
+import numpy as np
+
+def spectrum(x, y):
+    if x == 3 and y == 0.5:
+        raise ValueError("no spectrum at (3, 0.5)")
+    return x * y, np.arange(4) * x + y
+"""
+COMBOS = {"x": [1, 2, 3], "y": [0.5, 1.5]}
+
+
+def make_runner() -> Any:
+    namespace: dict[str, Any] = {"__name__": "xsweep_test_cli_reap_fns"}
+    exec(SOURCE, namespace)
+    return xsweep.Runner(
+        namespace["spectrum"],
+        var_names=["s", "v"],
+        var_dims={"v": ["k"]},
+        var_coords={"k": [0, 1, 2, 3]},
+    )
+
+
+def data(ds: Any) -> Any:
+    """A dataset without its attributes (provenance differs between runs)."""
+    return ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds.assign_attrs({})
+
+
+def grow_in_processes(location: str) -> list[int]:
+    """Grow every batch in separate ``python -m xsweep grow`` processes."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "xsweep", "grow", "-q", location],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    return sorted(p.wait(timeout=120) for p in procs)
+
+
+def test_reap_output_equals_the_in_memory_run_nan_at_the_failure(tmp_path: Path):
+    runner = make_runner()
+    expected = runner.run_combos(COMBOS, on_error="record")
+    crop = runner.Crop(name="spec", parent_dir=str(tmp_path), batchsize=2)
+    crop.sow_combos(COMBOS)
+    codes = grow_in_processes(crop.location)
+    assert EXIT_FAILED in codes and set(codes) <= {EXIT_OK, EXIT_FAILED, 3}
+    out = tmp_path / "spec.nc"
+    assert main(["reap", crop.location, "-o", str(out)]) == EXIT_USAGE  # failed
+    assert not out.exists()
+    assert main(["reap", crop.location, "-o", str(out), "--allow-incomplete"]) == (
+        EXIT_FAILED
+    )
+    from xsweep.netcdf import load_dataset
+
+    ds = load_dataset(out)
+    xr.testing.assert_identical(data(ds), data(expected))
+    assert np.isnan(ds["s"].sel(x=3, y=0.5)) and ds.attrs["crop_failed_combos"] == 1
