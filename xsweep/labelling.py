@@ -317,6 +317,8 @@ def unpack_xarray_results(
     template = next(
         (x for i, x in enumerate(flat) if i not in skip and x is not None), None
     )
+    if template is None:  # every combo failed: nothing to label
+        return {}, {}, {}
     if not isinstance(template, (xr.Dataset, xr.DataArray)):
         raise OutputMismatchError(
             "var_names=None means the function returns an xarray Dataset or "

@@ -252,3 +252,17 @@ def test_parallel_results_come_from_workers():
 
 def worker_pid(i):
     return os.getpid()
+
+
+def always_fails(a, b):
+    raise KeyError(a)
+
+
+def test_every_combo_failing_still_gives_a_dataset_with_failures():
+    for var_names in (None, "x"):
+        ds = combo_runner_to_ds(
+            always_fails, COMBOS, var_names=var_names, on_error="record"
+        )
+        assert ds.a.values.tolist() == [1, 2, 3]
+        assert len(json.loads(ds.attrs["xsweep_failures"])) == 6
+        assert all(ds[v].isnull().all() for v in ds.data_vars)

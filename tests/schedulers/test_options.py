@@ -129,3 +129,17 @@ def test_format_hms():
     assert format_hms(129600) == "36:00:00"
     assert format_hms(129600, days=True) == "1-12:00:00"
     assert format_hms(59) == "00:00:59"
+
+
+def test_xyzpy_option_names_are_understood():
+    opts = parse_options(
+        num_procs=4, num_threads=2, gigabytes=8, setup="import os",
+        conda_env="sci", shell_setup="module load x", launcher="mpiexec -n 4 python3",
+    )  # fmt: skip
+    assert (opts.cpus, opts.threads, opts.mem_mb) == (4, 2, 8192)
+    assert opts.python_setup == "import os"
+    assert opts.shell_setup[0].endswith("conda activate sci")
+    assert opts.shell_setup[1] == "module load x"
+    assert (opts.launcher, opts.python) == ("mpiexec -n 4", "python3")
+    assert parse_options(launcher="python").launcher == ""
+    assert parse_options(launcher="srun").launcher == "srun"

@@ -258,6 +258,11 @@ def read_sow(layout: CropLayout) -> SowRecord:
     try:
         record = records.read(layout.sow_file, "sow")
     except FileNotFoundError:
+        if layout.reaped_dataset.exists() or layout.reaped_raw.exists():
+            raise CropError(
+                f"the crop at {layout.location} was reaped and cleaned up: "
+                "crop.reap() returns its saved result; sow it again to grow more."
+            ) from None
         raise CropError(
             f"the crop at {layout.location} has not been sown (no "
             f"{layout.sow_file.name}); call crop.sow_combos(...) or "

@@ -35,6 +35,7 @@ _TIME_RE = re.compile(r"^(?:(\d+)-)?(\d+):(\d{1,2}):(\d{1,2})$")
 _MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _MEM_UNITS_MB = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024, "": 1024}
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_PYTHON_RE = re.compile(r"^python[0-9.]*$")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,9 @@ _TIME_UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 _TIME_KEYS = ("time", *_TIME_UNITS)
 _MEM_KEYS = ("mem", "mem_per_cpu")
 _DIRECT = {f.name for f in fields(JobOptions)} - {"time", "mem_mb", "mem_per_cpu_mb"}
-OPTION_NAMES = frozenset(_DIRECT | set(ALIASES) | set(_TIME_KEYS) | set(_MEM_KEYS))
+OPTION_NAMES = frozenset(
+    _DIRECT | set(ALIASES) | set(_TIME_KEYS) | set(_MEM_KEYS) | {"conda_env"}
+)
 
 
 def parse_options(**options: Any) -> JobOptions:
@@ -139,6 +142,12 @@ def parse_options(**options: Any) -> JobOptions:
     name, header_lines, shell_setup, python_setup, output_dir, launcher,
     python, pe, pbs_flavor
         See :class:`JobOptions`.
+    conda_env : str, optional
+        Activate this conda environment before Python starts (as xyzpy).
+        xyzpy's ``num_procs``, ``num_threads``, ``num_nodes``, ``gigabytes``,
+        ``output_directory`` and ``setup`` are accepted too, and a
+        ``launcher`` ending in a Python interpreter (``"python"``,
+        ``"mpiexec python3"``) sets ``python``.
 
     Returns
     -------
@@ -192,10 +201,20 @@ def parse_options(**options: Any) -> JobOptions:
     out["pbs_flavor"] = flavor
     out["header_lines"] = _lines(opts.pop("header_lines", ()), "header_lines")
     out["shell_setup"] = _lines(opts.pop("shell_setup", ()), "shell_setup")
+    if "conda_env" in opts:  # xyzpy's option: activate a conda environment first
+        env = _word(opts.pop("conda_env"), "conda_env")
+        activate = f'eval "$(conda shell.bash hook)" && conda activate {env}'
+        out["shell_setup"] = (activate, *out["shell_setup"])
     out["python_setup"] = _python_code(opts.pop("python_setup", ""))
     if "output_dir" in opts:
         out["output_dir"] = str(opts.pop("output_dir"))
-    out["launcher"] = _launcher(opts.pop("launcher", ""))
+    launcher = _launcher(opts.pop("launcher", ""))
+    words = shlex.split(launcher)
+    if words and _PYTHON_RE.match(words[-1].rsplit("/", 1)[-1]):
+        # xyzpy's launcher="python" (or "mpiexec -n 4 python"): the interpreter
+        out.setdefault("python", words[-1])
+        launcher = shlex.join(words[:-1])
+    out["launcher"] = launcher
     return JobOptions(**out)
 
 
