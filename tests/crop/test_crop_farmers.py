@@ -48,6 +48,7 @@ def test_runner_crop_grown_by_separate_processes_equals_the_in_memory_run(tmp_pa
         run_python(f"import xsweep; xsweep.grow({b}, crop={crop.location!r})")
     ds = crop.reap()
     xr.testing.assert_identical(_data(ds), _data(expected))
+    assert runner.last_ds is ds
     assert ds.attrs["crop_num_batches"] == 3
     assert ds.attrs["crop_num_processes"] == 3
     assert ds.attrs["xsweep_function"].endswith("spectrum")

@@ -183,6 +183,8 @@ def reap_crop(
         merge = getattr(farmer, "merge_reaped", None)
         if merge is not None:
             merge(result, overwrite=overwrite)
+        elif hasattr(farmer, "last_ds"):  # a Runner keeps its last dataset
+            farmer.last_ds = result
         if complete:
             netcdf.save_dataset(result, layout.reaped_dataset)
     if clean_up is None:
