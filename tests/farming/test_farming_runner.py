@@ -226,6 +226,16 @@ def test_label_decorator_makes_runner_harvester_sampler(tmp_path):
         ({"var_names": ["s", "c", "d"]}, OutputMismatchError, "returned 2 values"),
         ({"var_names": "s", "var_dims": "t"}, OutputMismatchError, "internal dim"),
         ({"var_names": ["s", "c"], "colour": 1}, TypeError, "unknown run setting"),
+        (
+            {"var_names": ["s", "c"], "var_coords": {"a": [1, 2, 3]}},
+            InvalidCombosError,
+            r"var_coords gives values for \['a'\], which are combo dimensions",
+        ),
+        (
+            {"var_names": ["s", "c"], "var_dims": {"s": "t"}, "constants": {"t": 2}},
+            InvalidCombosError,
+            r"internal dimension 't' \(of output 's'\) must be 1-D",
+        ),
     ],
 )
 def test_bad_labels_give_clear_errors(kwargs, error, match):

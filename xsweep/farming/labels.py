@@ -94,10 +94,17 @@ def check_var_dims(
 ) -> None:
     """Check before a run that ``var_dims`` and ``var_coords`` fit together.
 
-    Every internal dimension must have its values in ``var_coords`` or
-    ``constants``, and must not also be a combo dimension.
+    Every internal dimension must have its values (1-D) in ``var_coords`` or
+    ``constants``, and must not also be a combo dimension; ``var_coords`` must
+    not relabel a combo dimension.
     """
     combo_names = set(combo_names)
+    relabelled = sorted(combo_names & set(var_coords))
+    if relabelled:
+        raise InvalidCombosError(
+            f"var_coords gives values for {relabelled}, which are combo dimensions "
+            "(their values come from the combos); remove them from var_coords."
+        )
     for var, dims in var_dims.items():
         for dim in dims:
             if dim in combo_names:
@@ -111,4 +118,11 @@ def check_var_dims(
                     f"var_dims gives output {var!r} the dimension {dim!r}, but "
                     f"{dim!r} is in neither var_coords nor constants (known: "
                     f"{known}); add var_coords={{{dim!r}: values}}."
+                )
+            values = var_coords[dim] if dim in var_coords else constants[dim]
+            shape = np.shape(values)
+            if len(shape) != 1:
+                raise InvalidCombosError(
+                    f"the values of internal dimension {dim!r} (of output {var!r}) "
+                    f"must be 1-D, one label per position; got shape {shape}."
                 )
