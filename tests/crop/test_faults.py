@@ -219,12 +219,10 @@ def test_an_unpicklable_result_is_named_and_not_counted(tmp_path):
         fn=by_value(source, "f"), name="badresult", parent_dir=str(tmp_path)
     )
     crop.sow_combos({"x": [1, 2]})
-    done = run_cli("grow", str(crop.location), "1")
-    assert done.returncode in (1, 2), done.stderr
-    assert "Traceback" not in done.stderr
-    if done.returncode == 2:  # refused: named, nothing written
-        assert "picklable" in done.stderr
-        assert result_files(crop) == []
+    one_line_error(run_cli("grow", str(crop.location), "1"), 2, "batch 1", "picklable")
+    assert result_files(crop) == []
+    assert temporaries(Path(crop.location)) == []
+    assert list(crop.missing_results()) == [1, 2]
 
 
 def test_growing_before_sowing_says_sow_first(tmp_path):

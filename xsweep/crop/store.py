@@ -108,7 +108,8 @@ class ResultStore:
         nfail = len(record["failures"])
         if nfail:
             records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
-        records.write(self.layout.result_path(bid, fp), "result", record, what="result")
+        what = f"result of batch {bid}"
+        records.write(self.layout.result_path(bid, fp), "result", record, what=what)
         if previous_failed and previous_failed != nfail:
             records.remove(self.layout.failure_marker(bid, fp, previous_failed))
 
