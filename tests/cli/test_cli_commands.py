@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,9 @@ from xsweep.cli import EXIT_FAILED, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 
 SOURCE = """
 import os
+import socket
+import subprocess
+import time
 
 def f(x, y, log, fixed):
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -78,6 +84,12 @@ def test_grow_given_batches_then_nothing_left_exits_3(sown, capsys):
     assert sum(sown.calls().values()) == 4
 
 
+def test_grow_max_batches_stops_after_that_many(sown, capsys):
+    assert main(["grow", sown.path, "--max-batches", "2"]) in (EXIT_OK, EXIT_FAILED)
+    assert len(sown.crop.missing_results()) == 1
+    assert main(["grow", sown.path, "1", "--max-batches", "2"]) == EXIT_USAGE
+
+
 def test_failed_combos_give_exit_1_status_lists_them_retry_reruns_only_them(
     sown, capsys
 ):
@@ -133,17 +145,33 @@ def test_reap_wait_times_out_with_exit_2(sown, capsys):
 def test_clean_removes_debris_but_keeps_results_and_all_needs_yes(sown, capsys):
     assert main(["grow", sown.path, "1"]) == EXIT_OK
     results = Path(sown.path) / "results"
-    stray = results / f".b9.xsr.tmp-{os.uname().nodename}-999999-0"
-    stray.write_bytes(b"half a result")
+    host = socket.gethostname().split(".")[0]
+    dead = _dead_pid()
+    stray = results / f".b9.xsr.tmp-{host}-{dead}-0"  # its writer died
+    live = results / f".b8.xsr.tmp-{host}-{os.getpid()}-0"  # being written
+    remote = results / ".b7.xsr.tmp-node-elsewhere-123-0"  # another host's
+    remote_old = results / ".b6.xsr.tmp-node-elsewhere-124-0"
+    for path in (stray, live, remote, remote_old):
+        path.write_bytes(b"half a result")
+    then = time.time() - 7200  # older than the heartbeat timeout
+    os.utime(remote_old, (then, then))
     assert status_json(sown.path, capsys)["done"] == 1
     assert main(["clean", sown.path]) == EXIT_OK
-    assert not stray.exists()
+    assert not stray.exists() and not remote_old.exists()
+    assert live.exists() and remote.exists()  # their writers may be at work
     assert list(sown.crop.missing_results()) == [2, 3]
     assert main(["clean", sown.path, "--all"]) == EXIT_USAGE
     assert Path(sown.path).exists()
     assert main(["clean", sown.path, "--all", "--yes"]) == EXIT_OK
     assert not Path(sown.path).exists()
     assert main(["status", sown.path]) == EXIT_NOTHING
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been waited for)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def test_name_and_parent_dir_select_the_crop(sown, tmp_path, capsys):

@@ -74,7 +74,7 @@ def pids(log: Path) -> set[str]:
 
 
 def test_five_pull_growers_compute_every_combo_exactly_once(tmp_path):
-    crop, log = sow_logged(tmp_path, "split", range(10), range(8), 2, pause=0.02)
+    crop, log = sow_logged(tmp_path, "split", range(10), range(8), 2, pause=0.04)
     procs = [start_cli(crop.location) for _ in range(5)]
     ends = finish(procs, timeout=90)
     assert all(code in (0, 3) for code, _ in ends), ends
@@ -143,7 +143,7 @@ def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
     (tmp_path / "gate-1").touch()  # batch 1 (x=1) waits for it
     crop, log = sow_logged(tmp_path, "beat", [1, 2, 3], [1], 1, gate=str(gate))
     layout = CropLayout(Path(crop.location))
-    env = {"XSWEEP_HEARTBEAT_TIMEOUT": "2"}
+    env = {"XSWEEP_HEARTBEAT_TIMEOUT": "3"}
     holder = start_python(tmp_path, "beat", 1, env=env)
     claim = wait_for(lambda: layout.list_claims(), what="the holder's claim")
     (path,) = claim.values()
@@ -155,7 +155,7 @@ def test_a_live_growers_heartbeat_keeps_its_claim(tmp_path):
         what="three heartbeats",
     )
     # other growers with the same short timeout leave it alone
-    others = run_cli("grow", str(crop.location), "--heartbeat-timeout", "2")
+    others = run_cli("grow", str(crop.location), "--heartbeat-timeout", "3")
     assert others.returncode == 0, others.stderr
     assert list(crop.missing_results()) == [1]
     (tmp_path / "gate-1").unlink()

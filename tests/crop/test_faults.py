@@ -239,3 +239,24 @@ def test_a_batch_that_does_not_exist_is_named(tmp_path):
     with pytest.raises(CropError, match="99"):
         crop.grow(99)
     one_line_error(run_cli("grow", str(crop.location), "99"), 2, "99", "1 to 3")
+
+
+def test_a_partial_reap_before_any_result_is_all_nan_with_internal_dims(tmp_path):
+    """Reaping while growers have not finished a single batch yet still works."""
+    namespace: dict = {"__name__": "xsweep_test_faults_spectrum"}
+    exec("import numpy as np\ndef g(x):\n    return x, np.arange(3) * x\n", namespace)
+    runner = xsweep.Runner(
+        namespace["g"],
+        var_names=["a", "b"],
+        var_dims={"b": ["t"]},
+        var_coords={"t": [0, 1, 2]},
+    )
+    crop = runner.Crop(name="early", parent_dir=str(tmp_path), batchsize=1)
+    crop.sow_combos({"x": [1, 2]})
+    ds = crop.reap(allow_incomplete=True)
+    assert ds["b"].dims == ("x", "t") and ds["b"].shape == (2, 3)
+    assert bool(ds["a"].isnull().all()) and bool(ds["b"].isnull().all())
+    crop.grow(1)
+    ds = crop.reap(allow_incomplete=True)
+    assert ds["b"].sel(x=1).values.tolist() == [0, 1, 2]
+    assert bool(ds["b"].sel(x=2).isnull().all())

@@ -296,8 +296,10 @@ class OutputBuffer:
         """
         if self._cache is not None:
             return self._cache
-        if self._data is None:  # nothing succeeded: all NaN, no internal dims
-            return {k: np.full(self.shape, np.nan) for k in self.keys}
+        if self._data is None:  # nothing succeeded: all NaN, dims from var_coords
+            return {
+                k: np.full(self.shape + self._inner_shape(k), np.nan) for k in self.keys
+            }
         out = {}
         lacking = self.num_missing > 0
         for key, array in self._data.items():
@@ -307,6 +309,11 @@ class OutputBuffer:
             out[key] = array
         self._cache = out
         return out
+
+    def _inner_shape(self, key: str | None) -> tuple[int, ...]:
+        """An output's internal shape, from var_dims and var_coords."""
+        dims = self.var_dims.get(key, ()) if key is not None else ()
+        return tuple(len(self.var_coords[d]) for d in dims)
 
     def __getitem__(self, key: str | None) -> np.ndarray:
         return self.arrays[key]
