@@ -23,6 +23,8 @@ echo "$H" > $C/act_qmaster
 install -d -o sgeadmin -g sgeadmin /var/run/gridengine /var/spool/gridengine/execd
 /usr/sbin/sge_qmaster
 for i in $(seq 1 120); do qstat >/dev/null 2>&1 && break; sleep 0.25; done
+# jobs left in the spool by an earlier run on this machine would hold the slots
+qdel -f -u '*' >/dev/null 2>&1 || true
 qconf -as "$H" 2>/dev/null || true   # submit host (master host is already an admin host)
 T=$(mktemp -d)
 printf 'hostname %s\nload_scaling NONE\ncomplex_values NONE\nuser_lists NONE\nxuser_lists NONE\nprojects NONE\nxprojects NONE\nusage_scaling NONE\nreport_variables NONE\n' "$H" > $T/eh

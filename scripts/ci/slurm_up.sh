@@ -47,7 +47,8 @@ ${NODELINE} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 
-/usr/sbin/slurmctld
+# -c: start clean, without jobs saved by an earlier controller on this machine
+/usr/sbin/slurmctld -c
 /usr/sbin/slurmd
 for _ in $(seq 1 120); do
   sinfo -h -o %T 2>/dev/null | grep -qx idle && break
