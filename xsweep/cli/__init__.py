@@ -22,7 +22,8 @@ Exit codes (a batch script can rely on them)
     a full disk... A one-line message on stderr says what and where (no
     traceback unless ``--debug``).
 3
-    Nothing to do: the crop is not sown (yet), or no batch was left to grow.
+    Nothing to do: the crop is not sown (yet) or already reaped, or there is
+    no failed combo to retry. (``grow`` with nothing left to grow exits 0.)
 
 Each subcommand lives in its own module of this package, named after it, with
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -75,7 +76,7 @@ exit codes:
   0  success
   1  some combos failed (see 'xsweep status CROP', rerun with 'xsweep retry CROP')
   2  usage error or bad input (message on stderr)
-  3  nothing to do: crop not sown, or no batch left to grow
+  3  nothing to do: crop not sown or already reaped, nothing to retry
 """
 
 
@@ -152,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 success, 1 some combos failed, 2 usage error or bad input,
-        3 nothing to do (crop not sown, or nothing left to grow).
+        3 nothing to do (crop not sown or already reaped, nothing to retry).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = _chosen(argv)

@@ -13,7 +13,6 @@ from typing import Any
 
 from ._common import (
     EXIT_FAILED,
-    EXIT_NOTHING,
     EXIT_OK,
     CliError,
     add_crop_arguments,
@@ -63,7 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Grow; exit 0, 1 when some combos failed, 3 when nothing was grown."""
+    """Grow; exit 0 (also when nothing was left to grow), 1 when combos failed.
+
+    A task of a job array that finds every batch done or claimed has done its
+    job: it exits 0, so the scheduler does not show it as failed.
+    """
     if args.name is not None and args.crop is not None:
         # ``xsweep grow --name N 3 4``: the first batch id landed in CROP
         args.batches = [positive_int(args.crop), *args.batches]
@@ -79,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
         report = crop.grow()
     if not args.quiet:
         print(describe(report, crop.location))
-    if not report.grown:
-        return EXIT_NOTHING
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
