@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import netcdf
 from ..combos import Cases, Grid, parse_combos
+from .cropping import CropMaker
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -28,7 +29,7 @@ def _delegate(name: str) -> property:
     )
 
 
-class Harvester:
+class Harvester(CropMaker):
     """Collect the results of many runs of a :class:`Runner` into one dataset.
 
     Each harvest runs the combos or cases, then merges the new dataset into
@@ -239,34 +240,6 @@ class Harvester:
         ds = self.runner.run_cases(parsed, **runner_settings)
         self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
         return ds
-
-    def Crop(
-        self,
-        name: str | None = None,
-        parent_dir: Any = None,
-        save_fn: bool | None = None,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
-
-        Parameters are those of :class:`~xsweep.Crop`; its function and labels
-        come from here, and reaped results merge into this harvester.
-        """
-        from ..crop.crop import Crop
-
-        return Crop(
-            farmer=self,
-            name=name,
-            parent_dir=parent_dir,
-            save_fn=save_fn,
-            batchsize=batchsize,
-            num_batches=num_batches,
-            shuffle=shuffle,
-            **kwargs,
-        )
 
     def __repr__(self) -> str:
         return (

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..combos import parse_combos
 from . import labels
+from .cropping import CropMaker
 from .functions import (
     _label_run,
     case_runner,
@@ -58,7 +59,7 @@ def _names_or_none(obj: Any, value: Any) -> tuple[str, ...] | None:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-class Runner:
+class Runner(CropMaker):
     """A function, the labels of its outputs, and default run settings.
 
     Parameters
@@ -196,34 +197,6 @@ class Runner:
         """
         names = fn_args if fn_args is not None else self.fn_args
         return self._run(to_cases(cases, names), constants, runner_settings)
-
-    def Crop(
-        self,
-        name: str | None = None,
-        parent_dir: Any = None,
-        save_fn: bool | None = None,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
-
-        Parameters are those of :class:`~xsweep.Crop`; its function and labels
-        come from here.
-        """
-        from ..crop.crop import Crop
-
-        return Crop(
-            farmer=self,
-            name=name,
-            parent_dir=parent_dir,
-            save_fn=save_fn,
-            batchsize=batchsize,
-            num_batches=num_batches,
-            shuffle=shuffle,
-            **kwargs,
-        )
 
     def __repr__(self) -> str:
         lines = [f"<xsweep.Runner> fn: {labels_fn_name(self.fn)}"]

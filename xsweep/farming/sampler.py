@@ -23,6 +23,7 @@ from ..atomic import atomic_open
 from ..combos import Cases
 from ..errors import FileFormatError, InvalidCombosError
 from ..netcdf import FAILURES_ATTR, _merge_lock
+from .cropping import CropMaker
 from .functions import _engine_run
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _draw(name: str, spec: Any, n: int, rng: np.random.Generator) -> list:
     return [values[i] for i in picks]
 
 
-class Sampler:
+class Sampler(CropMaker):
     """Run a :class:`Runner` on random samples of its arguments.
 
     Parameters
@@ -244,34 +245,6 @@ class Sampler:
         if buffer.failures:
             df.attrs[FAILURES_ATTR] = labelling.failures_to_attr(buffer.failures)
         return df
-
-    def Crop(
-        self,
-        name: str | None = None,
-        parent_dir: Any = None,
-        save_fn: bool | None = None,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A :class:`~xsweep.Crop` (persisted sweep) with this as its farmer.
-
-        Parameters are those of :class:`~xsweep.Crop`; its function and labels
-        come from here.
-        """
-        from ..crop.crop import Crop
-
-        return Crop(
-            farmer=self,
-            name=name,
-            parent_dir=parent_dir,
-            save_fn=save_fn,
-            batchsize=batchsize,
-            num_batches=num_batches,
-            shuffle=shuffle,
-            **kwargs,
-        )
 
     # farmer protocol (for Crop)
     fn = property(lambda self: self.runner.fn)
