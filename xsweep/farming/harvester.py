@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +11,7 @@ import numpy as np
 from .. import netcdf
 from ..combos import Cases, Grid, parse_combos
 from .cropping import CropMaker
+from .files import delete_file
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -110,12 +109,7 @@ class Harvester(CropMaker):
     def delete_ds(self, backup: bool = False) -> None:
         """Delete the file on disk (first copied to ``<name>.BAK-<time>``)."""
         self._full_ds = None
-        if self.data_name is None or not Path(self.data_name).exists():
-            return
-        if backup:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            shutil.copy(self.data_name, f"{self.data_name}.BAK-{stamp}")
-        Path(self.data_name).unlink()
+        delete_file(self.data_name, backup)
 
     def add_ds(
         self,

@@ -8,10 +8,8 @@ replaced atomically (a crash never leaves a broken file).
 from __future__ import annotations
 
 import contextlib
-import datetime
 import inspect
 import json
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ from ..combos import Cases
 from ..errors import FileFormatError, InvalidCombosError
 from ..netcdf import FAILURES_ATTR, _merge_lock
 from .cropping import CropMaker
+from .files import delete_file
 from .functions import _engine_run
 
 if TYPE_CHECKING:
@@ -133,12 +132,7 @@ class Sampler(CropMaker):
     def delete_df(self, backup: bool = False) -> None:
         """Delete the file (first copied to ``<name>.BAK-<time>``)."""
         self._full_df = None
-        if self.data_name is None or not Path(self.data_name).exists():
-            return
-        if backup:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            shutil.copy(self.data_name, f"{self.data_name}.BAK-{stamp}")
-        Path(self.data_name).unlink()
+        delete_file(self.data_name, backup)
 
     def add_df(self, new_df: pd.DataFrame, sync: bool = True) -> None:
         """Append rows to ``full_df`` (and the file, if ``sync``).
