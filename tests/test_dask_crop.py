@@ -22,7 +22,7 @@ def test_grow_missing_on_a_local_dask_cluster(tmp_path):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # None still binds 8787 (its http server)
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

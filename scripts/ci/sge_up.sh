@@ -7,6 +7,7 @@
 # Safe to run again on a machine where SGE was configured before.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/wait_gone.sh"  # running NAME
 H=$(hostname); N=$(nproc)
 for p in gridengine-common gridengine-master gridengine-client; do
   printf '%s shared/gridenginemaster string %s\n%s shared/gridenginecell string default\n%s shared/gridengineconfig boolean true\n' "$p" "$H" "$p" "$p"
@@ -21,7 +22,8 @@ C=$SGE_ROOT/$SGE_CELL/common
 [ "$H" = localhost ] || echo "$H localhost $(hostname -f 2>/dev/null || true)" > $C/host_aliases
 echo "$H" > $C/act_qmaster
 install -d -o sgeadmin -g sgeadmin /var/run/gridengine /var/spool/gridengine/execd
-/usr/sbin/sge_qmaster
+# a daemon left running (say, a qmaster whose execd died: queue state "u") is kept
+running sge_qmaster || /usr/sbin/sge_qmaster
 for i in $(seq 1 120); do qstat >/dev/null 2>&1 && break; sleep 0.25; done
 # jobs left in the spool by an earlier run on this machine would hold the slots
 qdel -f -u '*' >/dev/null 2>&1 || true
@@ -76,7 +78,7 @@ qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval 0:0:1/' \
   -e 's/^flush_submit_sec .*/flush_submit_sec 1/' -e 's/^flush_finish_sec .*/flush_finish_sec 1/' > $T/sc
 qconf -Msconf $T/sc
 rm -rf $T
-/usr/sbin/sge_execd
+running sge_execd || /usr/sbin/sge_execd
 for i in $(seq 1 120); do qstat -f 2>/dev/null | grep -E "^all.q@$H +BIP +0/0/$N +[0-9.]+ +lx-amd64 *$" >/dev/null && break; sleep 0.25; done
 qstat -f
 echo "export SGE_ROOT=$SGE_ROOT SGE_CELL=$SGE_CELL"

@@ -89,7 +89,7 @@ def test_dask_local_cluster_equals_sequential(sequential):
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # None still binds 8787 (its http server)
             processes=True,
         ) as cluster,
         distributed.Client(cluster) as client,

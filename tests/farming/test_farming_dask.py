@@ -32,7 +32,7 @@ def test_dask_client_equals_sequential():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # None still binds 8787 (its http server)
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

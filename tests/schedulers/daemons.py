@@ -44,32 +44,54 @@ class Daemon:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _answers(argv: list[str], env: dict | None = None, expect: str = "") -> bool:
+def _output(argv: list[str], env: dict | None = None) -> str | None:
+    """What ``argv`` prints, if it runs and exits 0 (None otherwise)."""
     if shutil.which(argv[0], path=(env or os.environ).get("PATH")) is None:
-        return False
+        return None
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=15, env=env)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and expect in proc.stdout
+        return None
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def slurm_running() -> bool:
     """Whether a SLURM controller answers and a node is up."""
-    if not _answers(["sinfo", "-h", "-o", "%T"]):
+    out = _output(["sinfo", "-h", "-o", "%T"])
+    if out is None:
         return False
-    out = subprocess.run(
-        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=15
-    ).stdout.split()
     return any(
-        s.rstrip("*") in {"idle", "mixed", "allocated", "completing"} for s in out
+        s.rstrip("*") in {"idle", "mixed", "allocated", "completing"}
+        for s in out.split()
     )
 
 
+#: queue-instance states in which Grid Engine runs no job: u(nknown: its execd
+#: does not answer), E(rror), d(isabled), s/S(uspended), C(alendar suspended),
+#: D(isabled by calendar), o(rphaned), c(onfiguration ambiguous)
+SGE_DEAD_STATES = frozenset("uEdsSCDoc")
+
+
+def sge_queue_usable(qstat_f: str) -> bool:
+    """Whether ``qstat -f`` output lists an ``all.q`` instance that runs jobs.
+
+    Its lines read ``all.q@host  BIP  0/0/2  0.01  lx-amd64  [states]``; a
+    queue whose execution daemon is gone shows ``-NA-`` and state ``au``.
+    """
+    for line in qstat_f.splitlines():
+        fields = line.split()
+        if not fields or not fields[0].startswith("all.q@"):
+            continue
+        states = fields[5] if len(fields) > 5 else ""
+        if not SGE_DEAD_STATES & set(states):
+            return True
+    return False
+
+
 def sge_running() -> bool:
-    """Whether Grid Engine answers with an execution host, and ciuser exists."""
-    env = {**os.environ, **SGE_ENV}
-    if not _answers(["qstat", "-f"], env=env, expect="all.q@"):
+    """Whether Grid Engine answers with a usable execution host, and ciuser exists."""
+    out = _output(["qstat", "-f"], env={**os.environ, **SGE_ENV})
+    if out is None or not sge_queue_usable(out):
         return False
     return subprocess.run(["id", CI_USER], capture_output=True).returncode == 0
 

@@ -16,7 +16,7 @@ from xsweep.errors import SchedulerError
 from xsweep.schedulers import get_scheduler, parse_options
 from xsweep.schedulers.plan import TaskPlan
 
-from .daemons import CI_USER
+from .daemons import CI_USER, sge_queue_usable
 
 
 def trivial_script(scheduler, out: Path, indices, **options) -> str:
@@ -103,3 +103,29 @@ def test_sge_refusal_raises_with_message(sge, shared_tmp):
     )
     with pytest.raises(SchedulerError, match='unknown resource "mem"'):
         backend.submit(script)  # as root: refused too, with a message
+
+
+QSTAT_HEAD = """\
+queuename                      qtype resv/used/tot. load_avg arch          states
+---------------------------------------------------------------------------------
+"""
+
+
+def _row(load: str, arch: str, states: str) -> str:
+    """A line of ``qstat -f``, spaced as Grid Engine prints it."""
+    return f"{'all.q@vm':<31}BIP   0/0/2          {load:<9}{arch:<14}{states}"
+
+
+@pytest.mark.parametrize(
+    ("line", "usable"),
+    [
+        (_row("0.15", "lx-amd64", ""), True),
+        (_row("1.90", "lx-amd64", "a"), True),  # load alarm: still runs jobs
+        (_row("-NA-", "-NA-    ", "au"), False),  # its execd does not answer
+        (_row("0.15", "lx-amd64", "d"), False),
+        (_row("0.15", "lx-amd64", "E"), False),
+        ("", False),
+    ],
+)
+def test_an_sge_queue_in_state_unknown_or_error_is_not_running(line, usable):
+    assert sge_queue_usable(QSTAT_HEAD + line + "\n") is usable

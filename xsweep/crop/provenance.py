@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from typing import Any
@@ -92,22 +93,39 @@ def pid_is_alive(pid: int, start_ticks: int | None) -> bool:
     return True
 
 
+#: per scheduler, the variables naming the job (first set one wins): an array's
+#: tasks share it, so the summary lists one entry per job, not per task
+JOB_VARS: tuple[str, ...] = (
+    "SLURM_ARRAY_JOB_ID",
+    "SLURM_JOB_ID",
+    "JOB_ID",  # Grid Engine
+    "PBS_JOBID",
+    "LSB_JOBID",
+    "CLUSTER_ID",  # HTCondor, as xsweep's submit file passes it on
+)
+
+_ARRAY_INDEX = re.compile(r"\[\d+\]")
+
+
+def job_of(sched: dict[str, str]) -> str | None:
+    """``NAME=id`` of the job a result was computed in, if under a scheduler.
+
+    A PBS array task's ``PBS_JOBID`` (``123[4].server``) names its array
+    (``123[].server``), as the other schedulers' job ids do.
+    """
+    for key in JOB_VARS:
+        if key in sched:
+            value = sched[key]
+            if key == "PBS_JOBID":
+                value = _ARRAY_INDEX.sub("[]", value)
+            return f"{key}={value}"
+    return None
+
+
 def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
     """Dataset attributes summarising the provenance of many results."""
     hosts = sorted({p.get("host", "?") for p in provs})
-    jobs: set[str] = set()
-    for p in provs:
-        sched = p.get("scheduler") or {}
-        for key in (
-            "SLURM_ARRAY_JOB_ID",
-            "SLURM_JOB_ID",
-            "JOB_ID",
-            "PBS_JOBID",
-            "LSB_JOBID",
-        ):
-            if key in sched:
-                jobs.add(f"{key}={sched[key]}")
-                break
+    jobs = {job_of(p.get("scheduler") or {}) for p in provs} - {None}
     starts = [p["start"] for p in provs if p.get("start") is not None]
     ends = [p["end"] for p in provs if p.get("end") is not None]
     out: dict[str, Any] = {
