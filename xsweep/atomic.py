@@ -117,34 +117,26 @@ def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> No
         _fsync_dir(head or ".")
 
 
-def create_exclusive(path: PathLike, data: bytes) -> bool:
-    """Create ``path`` holding ``data`` unless it exists; whether we created it.
+def link_exclusive(source: PathLike, path: PathLike, inode: int | None = None) -> bool:
+    """Give the complete file ``source`` the new name ``path`` unless it exists.
 
-    The data is written whole to a temporary name and hard-linked into place,
-    so ``path`` is never seen empty or half-written, and exactly one of several
-    concurrent callers wins: ``link`` is atomic and exclusive on local file
-    systems and on NFS v3+ (unlike ``flock``). On NFS a lost reply can make a
-    successful ``link`` look failed; the link count of the temporary tells.
+    Whether we created ``path``. One ``link``: atomic and exclusive on local
+    file systems and on NFS v3+ (unlike ``flock``), and since ``source`` was
+    written whole beforehand, ``path`` is never seen empty or half-written.
+    On NFS a lost reply can make a successful ``link`` look failed; then
+    ``path`` having ``source``'s ``inode`` tells.
     """
-    path = os.fspath(path)
-    tmp = _temporary_str(*os.path.split(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)
+        os.link(source, path)
         return True
     except FileExistsError:
         return False
+    except FileNotFoundError:
+        raise
     except OSError:
-        if os.stat(tmp).st_nlink == 2:
+        if inode is not None and os.stat(path).st_ino == inode:
             return True
         raise
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _fsync_file(path: Path) -> None:
