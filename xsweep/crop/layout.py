@@ -192,8 +192,10 @@ class CropLayout:
         out = []
         for d in (self.location, self.results_dir, self.claims_dir):
             for name in _listdir(d):
-                if is_temporary(name) or ".broken-" in name or name.startswith(
-                    _CARD_PREFIX
+                if (
+                    is_temporary(name)
+                    or ".broken-" in name
+                    or name.startswith(_CARD_PREFIX)
                 ):
                     out.append(d / name)
         return out
