@@ -180,3 +180,21 @@ def test_sampler_crop_needs_var_names(tmp_path):
     sampler = xsweep.Sampler(xsweep.Runner(model, var_names=None))
     with pytest.raises(InvalidCombosError, match="var_names"):
         sampler.Crop(name="unlabelled", parent_dir=tmp_path)
+
+
+def test_rows_changed_since_a_partial_reap_are_appended_to_not_overwritten(tmp_path):
+    path = tmp_path / "samples.pkl"
+    sampler = make_sampler(path)
+    crop = sampler.Crop(name="edited", parent_dir=tmp_path, batchsize=2)
+    crop.sow_cases(["x", "y"], [(1, 0.5), (2, 0.5), (4, 1.5)])
+    crop.grow([1])
+    crop.reap(allow_incomplete=True)
+    edited = sampler.full_df.iloc[::-1].reset_index(drop=True)
+    sampler.save_full_df(edited)  # the user reordered the rows meanwhile
+    crop.grow_missing()
+    with pytest.warns(UserWarning, match="appended again, not replaced"):
+        crop.reap()
+    full = pd.read_pickle(path)
+    assert len(full) == 6
+    pd.testing.assert_frame_equal(data(full.iloc[:3]), data(edited))
+    assert full["p"].iloc[3:].tolist() == [0.5, 1.0, 6.0]
