@@ -30,9 +30,15 @@ def test_temporary_names_are_recognised(tmp_path):
     assert not atomic.is_temporary("r.pkl")
 
 
-def test_create_exclusive_has_one_winner_and_never_a_partial_file(tmp_path):
+def test_link_exclusive_has_one_winner_and_never_a_partial_file(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    atomic.write_bytes(first, b"first")
+    atomic.write_bytes(second, b"second")
     target = tmp_path / "claim"
-    assert atomic.create_exclusive(target, b"first")
-    assert not atomic.create_exclusive(target, b"second")
+    assert atomic.link_exclusive(first, target, first.stat().st_ino)
+    assert not atomic.link_exclusive(second, target, second.stat().st_ino)
     assert target.read_bytes() == b"first"
-    assert os.listdir(tmp_path) == ["claim"]
+    assert target.stat().st_ino == first.stat().st_ino
+    assert sorted(os.listdir(tmp_path)) == ["claim", "first", "second"]
+    with pytest.raises(FileNotFoundError):
+        atomic.link_exclusive(tmp_path / "gone", tmp_path / "other")

@@ -117,34 +117,64 @@ def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> No
         _fsync_dir(head or ".")
 
 
-def create_exclusive(path: PathLike, data: bytes) -> bool:
-    """Create ``path`` holding ``data`` unless it exists; whether we created it.
+def write_linked(
+    paths: list[PathLike], data: bytes, *, fsync: bool | None = None
+) -> list[str]:
+    """Write ``data`` once and give it every name in ``paths``; the names made.
 
-    The data is written whole to a temporary name and hard-linked into place,
-    so ``path`` is never seen empty or half-written, and exactly one of several
-    concurrent callers wins: ``link`` is atomic and exclusive on local file
-    systems and on NFS v3+ (unlike ``flock``). On NFS a lost reply can make a
-    successful ``link`` look failed; the link count of the temporary tells.
+    The data is written whole (and flushed) to one temporary beside the
+    first path, then hard-linked to each path in turn, then the temporary is
+    removed: each name appears whole or not at all, whenever the process is
+    killed, and a name that already exists is left as it is. All paths must
+    be in one directory. One file and a ``link`` per name cost far less than
+    a file per name (a tenth of the time on tmpfs, a fiftieth on ext4).
     """
-    path = os.fspath(path)
-    tmp = _temporary_str(*os.path.split(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    sync = FSYNC if fsync is None else fsync
+    head, name = os.path.split(os.fspath(paths[0]))
+    tmp = _temporary_str(head, name)
+    made = []
     try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    except OSError:
-        if os.stat(tmp).st_nlink == 2:
-            return True
-        raise
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if sync:
+                os.fsync(fd)
+            inode = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+        for path in paths:
+            if link_exclusive(tmp, path, inode):
+                made.append(os.fspath(path))
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+    if sync:
+        _fsync_dir(head or ".")
+    return made
+
+
+def link_exclusive(source: PathLike, path: PathLike, inode: int | None = None) -> bool:
+    """Give the complete file ``source`` the new name ``path`` unless it exists.
+
+    Whether we created ``path``. One ``link``: atomic and exclusive on local
+    file systems and on NFS v3+ (unlike ``flock``), and since ``source`` was
+    written whole beforehand, ``path`` is never seen empty or half-written.
+    On NFS a lost reply can make a successful ``link`` look failed; then
+    ``path`` having ``source``'s ``inode`` tells.
+    """
+    try:
+        os.link(source, path)
+        return True
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        raise
+    except OSError:
+        if inode is not None and os.stat(path).st_ino == inode:
+            return True
+        raise
 
 
 def _fsync_file(path: Path) -> None:

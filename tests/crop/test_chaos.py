@@ -27,8 +27,8 @@ from grower_procs import (
 )
 
 import xsweep
-from xsweep.crop import records
 from xsweep.crop.layout import CropLayout
+from xsweep.crop.store import ResultStore
 
 xr = pytest.importorskip("xarray")
 pytestmark = pytest.mark.timeout(120)
@@ -66,13 +66,18 @@ def sow(tmp_path: Path, name: str, source: str, fn: str, combos, **kw) -> xsweep
 
 
 def assert_done_results_read_whole(location: Path) -> int:
-    """Every result file that counts as done reads back whole; how many."""
+    """Every result file that counts as done reads back whole, holding the
+    record of the batch its name gives (one record or a group); how many."""
+    store = ResultStore(CropLayout(Path(location)))
+    singles, _, _ = store.layout.list_results()
+    assert len(singles) == len(result_paths(location))
     n = 0
-    for path in result_paths(location):
+    for (batch_id, fp), path in singles.items():
         try:
-            records.read(path, "result")
+            record = store.read(batch_id, fp)
         except FileNotFoundError:
             continue  # replaced (compacted, re-sown) since the listing
+        assert (record["batch_id"], record["fingerprint"]) == (batch_id, fp), path
         n += 1
     return n
 

@@ -4,6 +4,7 @@ file format, provenance."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import numpy as np
@@ -156,7 +157,8 @@ def test_heartbeat_keeps_a_claim_fresh_and_stale_claims_are_broken_once(tmp_path
 def test_truncated_garbled_and_unknown_version_files_name_themselves(tmp_path):
     crop = Crop(fn=add, parent_dir=tmp_path, batchsize=5)
     crop.sow_combos(COMBOS)
-    crop.grow()
+    crop.grow([1, 3])
+    crop.grow(2)  # alone: a file of its own
     sow = crop._read_sow()
     path = crop.layout.result_file(2, sow.fingerprint(2))
     blob = path.read_bytes()
@@ -184,6 +186,27 @@ def test_truncated_garbled_and_unknown_version_files_name_themselves(tmp_path):
     crop.layout.sow_file.write_bytes(b"")
     with pytest.raises(FileFormatError, match=r"sow\.xsw"):
         Crop(name="add", parent_dir=tmp_path)
+
+
+def test_a_corrupted_group_of_results_says_how_to_delete_every_name(tmp_path):
+    crop = Crop(fn=add, parent_dir=tmp_path, batchsize=5)
+    crop.sow_combos(COMBOS)
+    crop.grow()  # fast batches: one file, linked under each batch's name
+    sow = crop._read_sow()
+    paths = [crop.layout.result_file(k, sow.fingerprint(k)) for k in (1, 2, 3)]
+    assert len({p.stat().st_ino for p in paths}) == 1
+    blob = paths[1].read_bytes()
+    paths[1].write_bytes(blob[:-3] + b"xyz")  # in place: every name sees it
+    with pytest.raises(FileFormatError, match=r"garbled.*under 3 names") as err:
+        crop.reap()
+    command = str(err.value).split("`")[1]
+    assert command.startswith("find ") and command.endswith(" -delete")
+    subprocess.run(command, shell=True, check=True)
+    assert crop.missing_results() == (1, 2, 3)
+    crop.grow()
+    np.testing.assert_array_equal(
+        np.array(crop.reap()), [[x * 10 + y for y in (5, 6, 7)] for x in range(5)]
+    )
 
 
 def test_a_different_function_is_refused_and_a_missing_function_file_named(tmp_path):

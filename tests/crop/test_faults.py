@@ -28,6 +28,7 @@ from grower_procs import (
 
 import xsweep
 from xsweep.crop.layout import CropLayout
+from xsweep.crop.store import ResultStore
 from xsweep.errors import CropError, FileFormatError, NotPicklableError
 
 pytestmark = pytest.mark.timeout(120)
@@ -71,19 +72,29 @@ def result_files(crop) -> list[Path]:
 @pytest.mark.parametrize("damage", ["truncate", "garble"])
 def test_a_damaged_result_is_named_and_regrowing_it_fixes_the_crop(tmp_path, damage):
     crop = sow(tmp_path)
-    crop.grow([1, 2, 3])
-    path = result_files(crop)[0]
-    blob = path.read_bytes()
-    if damage == "truncate":
-        path.write_bytes(blob[: len(blob) // 2])
-    else:
-        path.write_bytes(blob[:-20] + bytes(b ^ 0xFF for b in blob[-20:]))
-    with pytest.raises(FileFormatError, match="delete it") as err:
-        crop.reap()
+    crop.grow([1, 2])  # fast batches: one file under both names
+    crop.grow([3])  # a file of its own
+    path = result_files(crop)[-1]
+    shared = result_files(crop)[0]
+    for victim in (path, shared):  # damaged in place, as a disk would
+        blob = victim.read_bytes()
+        if damage == "truncate":
+            victim.write_bytes(blob[: len(blob) // 2])
+        else:
+            victim.write_bytes(blob[:-20] + bytes(b ^ 0xFF for b in blob[-20:]))
+    store = ResultStore(CropLayout(Path(crop.location)))
+    with pytest.raises(FileFormatError, match="delete it and grow") as err:
+        store.read(3, crop._read_sow().fingerprint(3))  # a file of its own
     assert str(path) in str(err.value)
-    one_line_error(run_cli("reap", str(crop.location)), 2, str(path))
+    with pytest.raises(FileFormatError, match="delete them all") as err:
+        crop.reap()  # batch 1 first: the shared file
+    assert str(shared) in str(err.value)
+    one_line_error(run_cli("reap", str(crop.location)), 2, str(shared))
     assert Path(crop.location, "results").exists()  # nothing cleaned up
-    path.unlink()  # what the message says to do
+    # what the messages say to do
+    subprocess.run(str(err.value).split("`")[1], shell=True, check=True)
+    path.unlink()
+    assert crop.missing_results() == (1, 2, 3)
     assert run_cli("grow", str(crop.location)).returncode == 0
     reaped = run_cli("reap", str(crop.location))
     assert reaped.returncode == 0, reaped.stderr

@@ -1,10 +1,13 @@
 """Claims: which grower is working on which batch.
 
-A claim is a small file written whole and then hard-linked into place
-(``link`` is atomic and exclusive on NFS v3+ and on every local file system;
-no ``flock``). It holds the holder's host, pid,
-process start, scheduler ids, time and a unique token. While the holder works,
-a :class:`Heartbeat` thread refreshes the claim's modification time.
+A claim is a hard link, in the claims directory, to the grower's *holder
+card*: a small file written whole once per process and crop, holding the
+holder's host, pid, process start, scheduler ids and a unique token. Claiming
+a batch is one ``link`` (atomic and exclusive on NFS v3+ and on every local
+file system; no ``flock``), so a claim is never seen empty or half-written and
+a grower killed while claiming leaves no claim that must wait for a timeout.
+While the holder works, a :class:`Heartbeat` thread refreshes the claim's
+modification time (which is the card's: they are one inode).
 
 A claim is *stale* when its holder is provably dead (same host, pid gone or
 reused) or when its heartbeat is older than the heartbeat timeout. Breaking a
@@ -15,6 +18,7 @@ stale (else puts it back), and only then removes it and tries to claim afresh.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -25,7 +29,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..atomic import create_exclusive
+from ..atomic import link_exclusive, write_bytes
+from .layout import holder_card_path
 from .provenance import HOST, pid_is_alive, this_process
 
 #: default seconds without a heartbeat after which a claim counts as stale
@@ -64,21 +69,93 @@ def _token() -> str:
     return f"{HOST}-{os.getpid()}-{next(_tokens)}-{os.urandom(4).hex()}"
 
 
+class HolderCard:
+    """This process's holder card in one claims directory.
+
+    The card is written once (atomically), named by
+    :func:`~xsweep.crop.layout.holder_card_path`; every claim is
+    a hard link to it. It is refreshed before a claim is made if it has not
+    been touched for a second, so a fresh claim never looks old.
+
+    Parameters
+    ----------
+    directory : str
+        The claims directory.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.token = _token()
+        self.path = holder_card_path(directory)
+        self.inode: int | None = None
+        self._touched = -1e9
+
+    def _write(self) -> None:
+        info = this_process()
+        info["token"] = self.token
+        write_bytes(self.path, json.dumps(info).encode(), fsync=False)
+        self.inode = os.stat(self.path).st_ino
+        self._touched = time.monotonic()
+
+    def fresh(self) -> str:
+        """The card's path, written or refreshed if need be."""
+        if self.inode is None:
+            self._write()
+        elif time.monotonic() - self._touched > 1.0:
+            try:
+                os.utime(self.path)
+                self._touched = time.monotonic()
+            except FileNotFoundError:  # removed (by a clean on another host?)
+                self._write()
+        return self.path
+
+    def rewrite(self) -> None:
+        """Write the card again (it was removed from under us)."""
+        self._write()
+
+    def remove(self) -> None:
+        """Remove the card (claims linked to it stay valid)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self.inode = None
+
+
+_cards: dict[tuple[str, int], HolderCard] = {}
+
+
+def card_for(directory: str) -> HolderCard:
+    """This process's holder card for the claims directory ``directory``."""
+    key = (directory, os.getpid())
+    card = _cards.get(key)
+    if card is None:
+        card = _cards[key] = HolderCard(directory)
+    return card
+
+
+@atexit.register
+def _remove_cards() -> None:
+    for (_, pid), card in list(_cards.items()):
+        if pid == os.getpid():
+            card.remove()
+
+
 def try_claim(path: str | os.PathLike) -> str | None:
     """Claim ``path`` exclusively; its token on success, None if held.
 
-    The claim is written whole to a temporary name first and then hard-linked
-    into place (:func:`xsweep.atomic.create_exclusive`): ``link`` fails if the
-    claim exists (atomic on NFS v3+ as on local file systems), and a claim is
-    never seen empty or half-written, so a grower killed while claiming leaves
-    no claim that must wait for a timeout.
+    One ``link`` of this process's holder card to ``path``
+    (:func:`xsweep.atomic.link_exclusive`): it fails if the claim exists, and
+    writes nothing then.
     """
-    if os.path.exists(path):  # the common case under contention: no writes
-        return None
-    token = _token()
-    info = this_process()
-    info["token"] = token
-    return token if create_exclusive(path, json.dumps(info).encode()) else None
+    path = os.fspath(path)
+    card = card_for(os.path.dirname(path))
+    try:
+        won = link_exclusive(card.fresh(), path, card.inode)
+    except FileNotFoundError:
+        if not os.path.isdir(card.directory):
+            raise  # the claims directory is gone
+        card.rewrite()  # the card was removed meanwhile
+        won = link_exclusive(card.fresh(), path, card.inode)
+    return card.token if won else None
 
 
 def is_stale(

@@ -6,6 +6,7 @@ never xarray, pandas or plotting.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
@@ -20,6 +21,22 @@ from .layout import CropLayout
 from .provenance import this_process
 from .sow import SowRecord
 from .store import ResultStore
+
+#: results of fast batches are written together, at most this many per file
+GROUP_MAX_BATCHES = 32
+#: ... and at most this many seconds after the first of them started
+GROUP_MAX_SECONDS = 0.2
+
+
+@dataclass
+class _Pending:
+    """A claimed batch, computed or being computed, not yet written."""
+
+    batch_id: int
+    claim: str
+    token: str
+    since: float
+    record: dict[str, Any] | None = None
 
 
 @dataclass
@@ -169,28 +186,92 @@ class Grower:
         self, batch_id: int, report: GrowReport, precheck: bool = True
     ) -> None:
         """Claim, compute, write and release one batch (skip if done or held)."""
+        self._grow_each([batch_id], report, precheck)
+
+    def _grow_each(
+        self,
+        batch_ids: Iterable[int],
+        report: GrowReport,
+        precheck: bool,
+        keep_going: Callable[[int], bool] | None = None,
+    ) -> None:
+        """Grow batches in turn, writing the results of fast ones together.
+
+        A batch's result is written once the batches computed since the last
+        write reach :data:`GROUP_MAX_BATCHES` or took :data:`GROUP_MAX_SECONDS`
+        (so a slow batch is written at once), and at the end. Until then its
+        claim is held: a kill loses at most that much work, never a result
+        that counts as done.
+        """
+        pending: list[_Pending] = []
+        try:
+            for i, bid in enumerate(batch_ids):
+                if keep_going is not None and not keep_going(i):
+                    break
+                entry = self._claim_and_compute(bid, report, precheck)
+                if entry is None:
+                    continue
+                pending.append(entry)
+                if (
+                    len(pending) >= GROUP_MAX_BATCHES
+                    or time.monotonic() - pending[0].since >= GROUP_MAX_SECONDS
+                ):
+                    self._commit(pending, report)
+            self._commit(pending, report)
+        except BaseException:
+            if pending:  # interrupted (Ctrl-C, say): keep what was computed
+                with contextlib.suppress(Exception):
+                    self._commit(pending, report)
+            raise
+        finally:
+            self._release(pending)
+
+    def _claim_and_compute(
+        self, batch_id: int, report: GrowReport, precheck: bool
+    ) -> _Pending | None:
+        """Claim a batch and compute it; None if done or held by another."""
         fp = self.sow.fingerprint(batch_id)
         if precheck and self.store.exists(batch_id, fp):
             report.skipped.append(batch_id)
-            return
+            return None
         claim = self.layout.claim_path(batch_id, fp)
         token = self._acquire(claim)
         if token is None:
             report.held.append(batch_id)
-            return
-        since = time.monotonic()
+            return None
+        entry = _Pending(batch_id, claim, token, time.monotonic())
         try:
             self.heartbeat.hold(claim, token)
             if self.store.exists(batch_id, fp):  # finished while we claimed
                 report.skipped.append(batch_id)
-                return
-            record = self.compute(batch_id, self.sow.runs(batch_id))
-            self.store.write(record)
-            report.grown.append(batch_id)
-            report.failed_combos += len(record["failures"])
-        finally:
-            self.heartbeat.drop(claim)
-            claims.release(claim, token, time.monotonic() - since, self.timeout)
+                self._release([entry])
+                return None
+            entry.record = self.compute(batch_id, self.sow.runs(batch_id))
+        except BaseException:
+            self._release([entry])
+            raise
+        return entry
+
+    def _commit(self, pending: list[_Pending], report: GrowReport) -> None:
+        """Write the results of ``pending`` batches, then release their claims."""
+        if not pending:
+            return
+        written = set(self.store.write_group([e.record for e in pending]))
+        for e in pending:
+            if e.batch_id in written:
+                report.grown.append(e.batch_id)
+                report.failed_combos += len(e.record["failures"])
+            else:  # its claim had been broken and another grower finished it
+                report.skipped.append(e.batch_id)
+        self._release(pending)
+
+    def _release(self, pending: list[_Pending]) -> None:
+        """Release the claims of ``pending`` batches and forget them."""
+        now = time.monotonic()
+        for e in pending:
+            self.heartbeat.drop(e.claim)
+            claims.release(e.claim, e.token, now - e.since, self.timeout)
+        pending.clear()
 
     def retry_batch(self, batch_id: int, report: GrowReport) -> None:
         """Rerun only the failed combos of a batch, keeping the rest."""
@@ -237,8 +318,8 @@ class Grower:
         """Grow the given batches (each skipped if done or held)."""
         report = GrowReport() if report is None else report
         self.store.snapshot()  # learn which results are compacted
-        for bid in batch_ids:
-            self.grow_batch(self.sow.check_batch(bid), report)
+        checked = (self.sow.check_batch(bid) for bid in batch_ids)
+        self._grow_each(checked, report, precheck=True)
         return report
 
     def pull(self, report: GrowReport | None = None) -> GrowReport:
@@ -255,10 +336,11 @@ class Grower:
             shift = random.randrange(len(todo))
             todo = todo[shift:] + todo[:shift]
         stamp = self._sow_stamp()
-        for i, bid in enumerate(todo):
-            if i % 16 == 15 and self._sow_stamp() != stamp:
-                break  # sown again meanwhile: these batches are no longer wanted
-            self.grow_batch(bid, report, precheck=False)
+
+        def still_sown(i: int) -> bool:  # sown again meanwhile: batches unwanted
+            return i % 16 != 15 or self._sow_stamp() == stamp
+
+        self._grow_each(todo, report, precheck=False, keep_going=still_sown)
         return report
 
     def _sow_stamp(self) -> tuple | None:

@@ -12,6 +12,7 @@ xyzpy uses, so existing habits keep working)::
         results/b<id>.<fp>.f<n>.fail marker: that result has n failed combos
         results/compact.<token>.xsc  many batches' results merged into one file
         claims/b<id>.<fp>.claim      a grower is working on batch <id>
+        claims/holder.tmp-<host>-<pid>-<n>  a grower's holder card (claims link to it)
         reaped.nc / reaped.xsw       the reaped dataset (or raw results)
 
 Result, marker and claim names carry the batch fingerprint ``<fp>``, so a
@@ -26,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import is_temporary
+from ..atomic import TMP_MARK, is_temporary, temporary_path
 
 #: prefix of a crop directory's name, as in xyzpy
 CROP_PREFIX = ".xyz-"
@@ -36,6 +37,17 @@ _FAIL_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.f(\d+)\.fail$")
 _FUNCTION_RE = re.compile(r"^function\.([0-9a-z]+)\.xsw$")
 _CLAIM_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.claim$")
 _COMPACT_RE = re.compile(r"^compact\.([0-9A-Za-z_-]+)\.xsc$")
+_CARD_PREFIX = f"holder{TMP_MARK}"
+
+
+def holder_card_path(claims_dir: str) -> str:
+    """A new, unique holder card path in ``claims_dir``.
+
+    Named like a temporary (host, pid and a counter after ``.tmp-``), so that
+    ``xsweep clean`` removes it only once its process is gone, but without the
+    leading dot: it is a complete file, not one being written.
+    """
+    return os.path.join(claims_dir, temporary_path(claims_dir + "/holder").name[1:])
 
 
 @dataclass(frozen=True)
@@ -180,7 +192,11 @@ class CropLayout:
         out = []
         for d in (self.location, self.results_dir, self.claims_dir):
             for name in _listdir(d):
-                if is_temporary(name) or ".broken-" in name:
+                if (
+                    is_temporary(name)
+                    or ".broken-" in name
+                    or name.startswith(_CARD_PREFIX)
+                ):
                     out.append(d / name)
         return out
 

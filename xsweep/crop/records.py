@@ -15,9 +15,11 @@ version lives. Every write goes through :mod:`xsweep.atomic`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +61,28 @@ def dumps(kind: str, data: Any, *, what: str = "record") -> bytes:
 def write(path: Path, kind: str, data: Any, *, what: str = "record") -> None:
     """Atomically write ``data`` as a record of ``kind`` to ``path``."""
     blob = dumps(kind, data, what=what)
-    try:
+    with _writing(path):
         atomic.write_bytes(path, blob)
+
+
+def write_linked(
+    paths: list[str], kind: str, data: Any, *, what: str = "record"
+) -> list[str]:
+    """Write one record under several names (hard links); the names made.
+
+    See :func:`xsweep.atomic.write_linked`: each name appears whole or not
+    at all, and a name that already exists is left as it is.
+    """
+    blob = dumps(kind, data, what=what)
+    with _writing(paths[0]):
+        return atomic.write_linked(paths, blob)
+
+
+@contextlib.contextmanager
+def _writing(path: Path | str) -> Iterator[None]:
+    """Turn a failed write into a :class:`CropError` saying what to do."""
+    try:
+        yield
     except FileNotFoundError as e:
         raise CropError(
             f"cannot write {path}: its directory is gone (was the crop deleted "
@@ -73,8 +95,18 @@ def write(path: Path, kind: str, data: Any, *, what: str = "record") -> None:
         ) from e
 
 
-def loads(blob: bytes, path: Path | str, kind: str | None = None) -> Any:
-    """Parse the bytes of a record file, checking everything it claims."""
+def loads(
+    blob: bytes,
+    path: Path | str,
+    kind: str | tuple[str, ...] | None = None,
+    *,
+    tagged: bool = False,
+) -> Any:
+    """Parse the bytes of a record file, checking everything it claims.
+
+    ``kind`` is the kind expected (or a tuple of kinds accepted); with
+    ``tagged``, returns ``(kind, data)`` rather than the data alone.
+    """
     what_to_do = (
         "It was probably cut short by a crash or corrupted on disk; delete it "
         "and grow (or sow) again."
@@ -107,12 +139,14 @@ def loads(blob: bytes, path: Path | str, kind: str | None = None) -> Any:
             f"{path} has crop format version {version}, this xsweep reads version "
             f"{FORMAT_VERSION}; use the xsweep version that wrote it (or re-sow)."
         )
-    if kind is not None and payload.get("kind") != kind:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if kinds is not None and payload.get("kind") not in kinds:
         raise FileFormatError(
-            f"{path} holds a {payload.get('kind')!r} record where a {kind!r} record "
-            "was expected; the crop directory is mixed up: delete the file."
+            f"{path} holds a {payload.get('kind')!r} record where a "
+            f"{' or '.join(map(repr, kinds))} record was expected; the crop "
+            "directory is mixed up: delete the file."
         )
-    return payload["data"]
+    return (payload["kind"], payload["data"]) if tagged else payload["data"]
 
 
 def read(path: Path, kind: str | None = None) -> Any:
@@ -128,6 +162,19 @@ def read(path: Path, kind: str | None = None) -> Any:
     with open(path, "rb", buffering=0) as f:
         blob = f.readall()
     return loads(blob, path, kind)
+
+
+def read_tagged(path: Path | str, kinds: tuple[str, ...]) -> tuple[str, Any, int]:
+    """Read a record that may be of any of ``kinds``: its kind, data and inode.
+
+    The inode tells whether two names are links to one file (see
+    :func:`write_linked`).
+    """
+    with open(path, "rb", buffering=0) as f:
+        blob = f.readall()
+        inode = os.fstat(f.fileno()).st_ino
+    kind, data = loads(blob, path, kinds, tagged=True)
+    return kind, data, inode
 
 
 def read_if_exists(path: Path, kind: str | None = None) -> Any | None:

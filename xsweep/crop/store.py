@@ -1,5 +1,11 @@
 """Reading and writing batch results, failure markers and compacted results.
 
+A result file ``results/b<id>.<fp>.xsr`` holds either one result record or a
+*group* of them: a grower that computes several fast batches in a row writes
+their records once, as one file hard-linked under each batch's result name
+(see :meth:`ResultStore.write_group`). Either way the name of a batch's result
+is what says it is done.
+
 A result record (a dict) answers one batch:
 
 ``batch_id``, ``fingerprint``
@@ -44,6 +50,9 @@ class ResultStore:
         self._compacts: tuple[Path, ...] = ()
         self._compact_index: dict[Key, Path] = {}
         self._compact_data: dict[Path, dict] = {}
+        # the records of the group file read last, with its inode
+        self._group: dict[Key, dict] = {}
+        self._group_inode: int | None = None
 
     # ------------------------------------------------------------ queries
     def _index_compacts(self, compacts: list[Path]) -> None:
@@ -80,7 +89,7 @@ class ResultStore:
         """The result record of a batch (single file first, then compacted)."""
         path = self.layout.result_path(batch_id, fp)
         try:
-            record = records.read(path, "result")
+            record = self._read_result(path, (batch_id, fp))
         except FileNotFoundError:
             if (batch_id, fp) not in self._compact_index:
                 self.snapshot()  # compacted since we last looked?
@@ -96,6 +105,30 @@ class ResultStore:
             )
         return record
 
+    def _read_result(self, path: str, key: Key) -> dict[str, Any]:
+        """The record for ``key`` in the result file ``path`` (one or a group).
+
+        A group file is read once for all its names: the next batches of the
+        group come from memory, after a ``stat`` proving that their names
+        still link to the same file.
+        """
+        if key in self._group and os.stat(path).st_ino == self._group_inode:
+            return self._group[key]
+        try:
+            kind, data, inode = records.read_tagged(path, ("result", "group"))
+        except FileFormatError as e:
+            raise _shared_hint(e, path) from e.__cause__
+        if kind == "result":
+            return data
+        self._group, self._group_inode = data["results"], inode
+        try:
+            return self._group[key]
+        except KeyError:
+            raise FileFormatError(
+                f"{path} is a group of results that does not hold batch {key[0]} "
+                f"({key[1]}); delete it and grow that batch again."
+            ) from None
+
     # ------------------------------------------------------------- writes
     def write(self, record: dict[str, Any], previous_failed: int | None = None) -> None:
         """Write a result record, with its failure marker when combos failed.
@@ -105,13 +138,38 @@ class ResultStore:
         marker of the record this one replaces (after a retry), removed last.
         """
         bid, fp = record["batch_id"], record["fingerprint"]
-        nfail = len(record["failures"])
-        if nfail:
-            records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
+        nfail = self._mark_failures(record)
         what = f"result of batch {bid}"
         records.write(self.layout.result_path(bid, fp), "result", record, what=what)
         if previous_failed and previous_failed != nfail:
             records.remove(self.layout.failure_marker(bid, fp, previous_failed))
+
+    def write_group(self, group: list[dict[str, Any]]) -> list[int]:
+        """Write the records of several batches as one file; the batches written.
+
+        The file is hard-linked under each batch's result name (markers of
+        failed combos first, as in :meth:`write`). A batch whose result name
+        already exists keeps that result (its claim had been broken and
+        another grower finished it).
+        """
+        if len(group) == 1:
+            self.write(group[0])
+            return [group[0]["batch_id"]]
+        for record in group:
+            self._mark_failures(record)
+        keyed = {(r["batch_id"], r["fingerprint"]): r for r in group}
+        paths = {self.layout.result_path(*key): key[0] for key in keyed}
+        first, last = group[0]["batch_id"], group[-1]["batch_id"]
+        what = f"results of batches {first}..{last}"
+        made = records.write_linked(list(paths), "group", {"results": keyed}, what=what)
+        return [paths[p] for p in made]
+
+    def _mark_failures(self, record: dict[str, Any]) -> int:
+        nfail = len(record["failures"])
+        if nfail:
+            bid, fp = record["batch_id"], record["fingerprint"]
+            records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
+        return nfail
 
     def remove_stale(self, keep: set[Key]) -> int:
         """Remove results and markers of batches not in ``keep``; how many."""
@@ -151,7 +209,7 @@ class ResultStore:
                 continue
             try:
                 st = os.stat(path)
-                merged[key] = records.read(path, "result")
+                merged[key] = self._read_result(path, key)
             except FileNotFoundError:
                 continue
             seen.append((path, (st.st_ino, st.st_mtime_ns)))
@@ -167,3 +225,23 @@ class ResultStore:
         for path in old_compacts:
             records.remove(path)
         return len(merged)
+
+
+def _shared_hint(error: FileFormatError, path: str) -> FileFormatError:
+    """``error``, saying how to delete a broken file that has several names."""
+    try:
+        names = os.stat(path).st_nlink
+    except OSError:
+        return error
+    if names < 2:
+        return error
+    advice = (
+        f"it is one file under {names} names (the results of {names} batches, "
+        "written together as hard links): delete them all, e.g. `find "
+        f"{os.path.dirname(path)} -samefile {path} -delete`, then grow again."
+    )
+    message = str(error)
+    usual = "delete it and grow (or sow) again."
+    if usual in message:
+        return FileFormatError(message.replace(usual, advice))
+    return FileFormatError(f"{message} Note: {advice}")

@@ -74,6 +74,13 @@ class Block:
     failures: list[Failure] = dataclasses.field(default_factory=list)
     duration: float = 0.0
 
+    def __reduce__(self) -> tuple:
+        # numeric and string columns travel as raw bytes: several times faster
+        # to pickle and unpickle than numpy's own array pickling
+        columns = [_raw(c) for c in self.columns]
+        fields = (self.start, self.stop, self.kind, columns, self.failed)
+        return _rebuild, (*fields, self.failures, self.duration)
+
     @property
     def size(self) -> int:
         """The number of combos covered."""
@@ -99,6 +106,29 @@ class Block:
         for offset in self.failed:
             out[offset] = None
         return out
+
+
+_RAW_KINDS = frozenset("biufcUSMm")
+
+
+def _raw(column: np.ndarray) -> Any:
+    """A column as ``(dtype, shape, bytes)`` when that is lossless, else as is."""
+    if column.dtype.kind in _RAW_KINDS and column.dtype.names is None:
+        return column.dtype.str, column.shape, column.tobytes()
+    return column
+
+
+def _unraw(column: Any) -> np.ndarray:
+    if isinstance(column, tuple):
+        dtype, shape, data = column
+        return np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+    return column
+
+
+def _rebuild(start, stop, kind, columns, failed, failures, duration) -> Block:
+    """Unpickle a :class:`Block` (see ``Block.__reduce__``)."""
+    columns = [_unraw(c) for c in columns]
+    return Block(start, stop, kind, columns, failed, failures, duration)
 
 
 def _unpack(column: np.ndarray) -> list:
