@@ -22,6 +22,7 @@ Timings use the default (safe) fsync setting unless ``XSWEEP_FSYNC=0`` is set.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -41,9 +42,23 @@ def trivial(x, y):
     return x + y
 
 
-def scratch() -> Path:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+def scratch(base: str | None = None) -> Path:
+    """A fresh directory under ``base`` (default: tmpfs, ``/dev/shm``)."""
+    if base is None:
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     return Path(tempfile.mkdtemp(prefix="xsweep-bench-", dir=base))
+
+
+def file_system(path: str) -> str:
+    """The type of the file system holding ``path`` (from /proc/mounts)."""
+    best, kind = "", "?"
+    with contextlib.suppress(OSError), open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            mount = fields[1]
+            if path.startswith(mount) and len(mount) > len(best):
+                best, kind = mount, fields[2]
+    return kind
 
 
 def has_xyzpy() -> bool:
@@ -64,11 +79,13 @@ def floor_loop(xs, ys) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def xsweep_round_trip(xs, ys, **crop_kwargs) -> tuple[float, float, int]:
+def xsweep_round_trip(
+    xs, ys, base: str | None = None, **crop_kwargs
+) -> tuple[float, float, int]:
     """(wall, CPU) seconds of sow + grow_missing + reap, and the batch count."""
     import xsweep
 
-    d = scratch()
+    d = scratch(base)
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         runner = xsweep.Runner(trivial, var_names="z")
@@ -252,6 +269,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--json", action="store_true", help="print JSON too")
+    parser.add_argument(
+        "--disk", default=str(ROOT), help="a directory on disk for one more round trip"
+    )
     args = parser.parse_args()
     import xarray  # noqa: F401  (one-off import, outside every timing)
 
@@ -279,6 +299,11 @@ def main() -> None:
     print(f"   xsweep          {trip * 1e3:9.1f} ms   {trip / floor:.1f}x  "
           f"cpu {trip_cpu * 1e3:.1f} ms {trip_cpu / floor_cpu:.1f}x  "
           f"({nb} batches)  target <= 15x")  # fmt: skip
+    disk = os.path.abspath(args.disk)
+    on_disk = min(xsweep_round_trip(xs, ys, base=disk)[0] for _ in range(repeats))
+    results["round_trip"]["disk_s"] = on_disk
+    print(f"   xsweep on disk  {on_disk * 1e3:9.1f} ms   {on_disk / floor:.1f}x  "
+          f"({file_system(disk)} at {disk}, fsync on)")  # fmt: skip
     if has_xyzpy():
         for bs in (None, 1000) if not args.quick else (1000,):
             t = min(xyzpy_round_trip(xs, ys, batchsize=bs)

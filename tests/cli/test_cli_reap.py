@@ -73,3 +73,23 @@ def test_reap_output_equals_the_in_memory_run_nan_at_the_failure(tmp_path: Path)
     ds = load_dataset(out)
     xr.testing.assert_identical(data(ds), data(expected))
     assert np.isnan(ds["s"].sel(x=3, y=0.5)) and ds.attrs["crop_failed_combos"] == 1
+
+
+def test_reap_of_a_sampler_crop_merges_its_rows_and_refuses_netcdf_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    import pandas as pd
+
+    path = tmp_path / "samples.pkl"
+    sampler = xsweep.Sampler(make_runner(), file_name=path)
+    crop = sampler.Crop(name="rows", parent_dir=tmp_path)
+    crop.sow_samples(4, combos={"x": [1, 2], "y": [1.5]}, seed=0)
+    crop.grow()
+    out = tmp_path / "rows.nc"
+    assert main(["reap", crop.location, "-o", str(out)]) == EXIT_USAGE
+    assert "Sampler" in capsys.readouterr().err and not out.exists()
+    assert main(["reap", crop.location]) == EXIT_OK
+    rows = pd.read_pickle(path)
+    _, cases = sampler.gen_cases_fnargs(4, {"x": [1, 2], "y": [1.5]}, seed=0)
+    assert list(zip(rows["x"], rows["y"], strict=True)) == cases
+    np.testing.assert_allclose(rows["s"], rows["x"] * rows["y"])

@@ -72,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
             "results have no labels to write to netCDF: reap it without "
             "--output (or in Python), or sow it with Runner.Crop(...)"
         )
+    if output is not None and _reaps_rows(crop):
+        raise CliError(
+            "this crop was sown by a Sampler: it reaps rows (a DataFrame, merged "
+            "into the Sampler's file), not a netCDF dataset; reap it without "
+            "--output"
+        )
     before = crop.status()
     result = crop.reap(
         wait=args.wait,
@@ -97,6 +103,16 @@ def _labelled(crop: Any) -> bool:
     if not layout.sow_file.exists():
         return layout.reaped_dataset.exists()
     return crop.farmer is not None or read_sow(layout).farmer_kind is not None
+
+
+def _reaps_rows(crop: Any) -> bool:
+    """Whether reaping ``crop`` gives a Sampler's rows rather than a dataset."""
+    from ..crop.sow import read_sow
+
+    layout = crop.layout
+    if not layout.sow_file.exists():
+        return layout.reaped_raw.exists()  # labelled (checked before): rows
+    return bool(read_sow(layout).labels.get("reap_to_df"))
 
 
 def _incomplete(result: Any, before: Any) -> bool:

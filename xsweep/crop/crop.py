@@ -19,7 +19,7 @@ from .entry import grow, load_crops  # the module-level xyzpy API
 from .grow import Grower, GrowReport, check_function, load_function
 from .layout import CropLayout
 from .queries import CropQueries
-from .sow import SowRecord, read_sow
+from .sow import Samples, SowRecord, read_sow
 from .store import ResultStore
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
@@ -192,12 +192,16 @@ class Crop(CropQueries, ClusterMethods):
         fn_args : str or sequence of str
             The argument names of each case.
         cases : iterable
-            One tuple of values per case.
+            One tuple of values per case (a Sampler's cases may repeat).
         constants, batchsize, num_batches, shuffle, verbosity
             As for :meth:`sow_combos`.
         """
         from ..combos import parse_cases
 
+        if getattr(self.farmer, "reap_to_df", False):  # rows, which may repeat
+            single = isinstance(fn_args, str)
+            names = [fn_args] if single else list(fn_args)
+            cases = Samples(names, [(c,) if single else tuple(c) for c in cases])
         opts = (batchsize, num_batches, shuffle, verbosity)
         self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
 
@@ -220,10 +224,8 @@ class Crop(CropQueries, ClusterMethods):
         draw = getattr(self.farmer, "gen_cases_fnargs", None)
         if draw is None:
             raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
-        from .sow import Samples
-
         fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
-        self.sow_cases(fn_args, Samples(fn_args, cases), constants, **kwargs)
+        self.sow_cases(fn_args, cases, constants, **kwargs)
 
     def _sow_grid(
         self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
@@ -325,8 +327,14 @@ class Crop(CropQueries, ClusterMethods):
         *,
         timeout: float | None = None,
         overwrite: bool | None = None,
+        sync: bool = True,
     ) -> Any:
         """Gather every result: a dataset with a farmer, else raw results.
+
+        A Sampler's crop gives a :class:`pandas.DataFrame` instead (one row per
+        sown case: arguments, then outputs), also when reaped by a crop opened
+        by name without its Sampler. A Harvester or Sampler (the one given, or
+        the one saved with the crop at sow time) gets the result merged in.
 
         Parameters
         ----------
@@ -344,12 +352,15 @@ class Crop(CropQueries, ClusterMethods):
             :class:`~xsweep.errors.CropTimeoutError`.
         overwrite : bool, optional
             How a Harvester merges conflicting data (see its ``merge_reaped``).
+        sync : bool, optional
+            Merge the result into the Harvester or Sampler (default; a Sampler
+            adds a sowing's rows once, see its ``merge_reaped``).
         """
         from .reap import reap_sown
 
         return reap_sown(
             self, wait=wait, clean_up=clean_up, allow_incomplete=allow_incomplete,
-            timeout=timeout, overwrite=overwrite,
+            timeout=timeout, overwrite=overwrite, sync=sync,
         )  # fmt: skip
 
     def compact(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from .store import ResultStore
 
 #: results of fast batches are written together, at most this many per file
 GROUP_MAX_BATCHES = 32
-#: ... and at most this many seconds after the first of them started
+#: ... and at most this many seconds after the first of them was claimed
 GROUP_MAX_SECONDS = 0.2
 
 
@@ -37,6 +38,35 @@ class _Pending:
     token: str
     since: float
     record: dict[str, Any] | None = None
+
+
+class _Flusher:
+    """A daemon thread calling ``flush`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, flush: Callable[[], None], interval: float) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="xsweep-flush", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            with contextlib.suppress(Exception):  # the grower meets it again
+                self._flush()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 @dataclass
@@ -197,34 +227,45 @@ class Grower:
     ) -> None:
         """Grow batches in turn, writing the results of fast ones together.
 
-        A batch's result is written once the batches computed since the last
-        write reach :data:`GROUP_MAX_BATCHES` or took :data:`GROUP_MAX_SECONDS`
-        (so a slow batch is written at once), and at the end. Until then its
-        claim is held: a kill loses at most that much work, never a result
-        that counts as done.
+        Results wait (their claims held) until :data:`GROUP_MAX_BATCHES` of
+        them are computed or the first of them is :data:`GROUP_MAX_SECONDS`
+        old, then are written as one file; a background thread writes them
+        on time even while a slow batch is being computed. So a kill loses at
+        most that much work, never a result that counts as done.
         """
         pending: list[_Pending] = []
+        lock = threading.Lock()
+
+        def commit_due() -> None:
+            with lock:
+                if pending and time.monotonic() - pending[0].since >= GROUP_MAX_SECONDS:
+                    self._commit(pending, report)
+
+        flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
                     break
+                if pending:  # results wait while this batch runs: write them on time
+                    flusher.start()
                 entry = self._claim_and_compute(bid, report, precheck)
                 if entry is None:
                     continue
-                pending.append(entry)
-                if (
-                    len(pending) >= GROUP_MAX_BATCHES
-                    or time.monotonic() - pending[0].since >= GROUP_MAX_SECONDS
-                ):
-                    self._commit(pending, report)
-            self._commit(pending, report)
+                with lock:
+                    pending.append(entry)
+                    if len(pending) >= GROUP_MAX_BATCHES:
+                        self._commit(pending, report)
+                commit_due()
+            with lock:
+                self._commit(pending, report)
         except BaseException:
-            if pending:  # interrupted (Ctrl-C, say): keep what was computed
-                with contextlib.suppress(Exception):
-                    self._commit(pending, report)
+            with lock, contextlib.suppress(Exception):
+                self._commit(pending, report)  # interrupted: keep what was computed
             raise
         finally:
-            self._release(pending)
+            flusher.stop()
+            with lock:
+                self._release(pending)
 
     def _claim_and_compute(
         self, batch_id: int, report: GrowReport, precheck: bool

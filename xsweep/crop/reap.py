@@ -5,7 +5,8 @@ Results are read one batch at a time into the engine's
 batch), labelled with :func:`xsweep.labelling.buffer_to_dataset` (xarray is
 imported here, never on the grow path) and saved atomically. The crop is
 cleaned up only after the reaped dataset is safely on disk, which is also what
-a second reap returns.
+a second reap returns. A farmer whose ``reap_to_df`` is true (a Sampler) gets
+rows instead: one per sown case, arguments then outputs, as a DataFrame.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CropError, CropTimeoutError
+from ..errors import CropError, CropTimeoutError, FileFormatError
 from . import records
 from .layout import CropLayout
 from .provenance import summarise
@@ -148,8 +149,14 @@ def reap_crop(
     allow_incomplete: bool,
     clean_up: bool | None,
     overwrite: bool | None = None,
+    sync: bool = True,
 ) -> Any:
-    """Reap a sown crop: a labelled dataset if ``labels``, else raw results."""
+    """Reap a sown crop: labelled (dataset or rows) if ``labels``, else raw.
+
+    The farmer's ``merge_reaped(result, overwrite=..., source=sow_id)`` takes
+    the labelled result (unless not ``sync``); a farmer without it (a Runner)
+    keeps it as ``last_ds``.
+    """
     buffer, missing, provs = fill_buffer(layout, sow, labels or {})
     if not allow_incomplete:
         check_complete(sow, missing, buffer)
@@ -161,31 +168,19 @@ def reap_crop(
             records.write(
                 layout.reaped_raw, "reaped", {"result": result, "attrs": attrs}
             )
-    elif hasattr(farmer, "add_df"):  # a Sampler: rows of samples
-        result = to_frame(buffer, sow, labels, attrs)
-        farmer.add_df(result)
-        if complete:
-            records.write(layout.reaped_raw, "reaped", {"result": result})
     else:
-        from .. import labelling, netcdf
-
-        attrs.update(labelling.provenance_attrs(None, *_span(provs)))
-        attrs["xsweep_function"] = sow.fn_name
-        result = labelling.buffer_to_dataset(
-            buffer,
-            sow.combos,
-            var_names=labels.get("var_names"),
-            var_dims=labels.get("var_dims"),
-            var_coords=labels.get("var_coords"),
-            constants=labels.get("constants"),
-            attrs={**(labels.get("attrs") or {}), **attrs},
-        )
+        result = label(buffer, sow, labels, attrs, provs)
         merge = getattr(farmer, "merge_reaped", None)
         if merge is not None:
-            merge(result, overwrite=overwrite)
+            if sync:
+                merge(result, overwrite=overwrite, source=sow.sow_id)
         elif hasattr(farmer, "last_ds"):  # a Runner keeps its last dataset
             farmer.last_ds = result
-        if complete:
+        if complete and labels.get("reap_to_df"):
+            records.write(layout.reaped_raw, "reaped", {"result": result})
+        elif complete:
+            from .. import netcdf
+
             netcdf.save_dataset(result, layout.reaped_dataset)
     if clean_up is None:
         clean_up = not allow_incomplete
@@ -204,22 +199,32 @@ def _span(provs: list[dict]) -> tuple[str, str]:
     )
 
 
-def to_frame(buffer: Any, sow: SowRecord, labels: dict, attrs: dict) -> Any:
-    """Sampled cases as a DataFrame: one row per case, inputs then outputs."""
-    import pandas as pd
+def label(
+    buffer: Any, sow: SowRecord, labels: dict, attrs: dict, provs: list[dict]
+) -> Any:
+    """The filled buffer as a labelled dataset, or as rows if ``reap_to_df``."""
+    from .. import labelling
 
-    data: dict[str, Any] = {}
-    cases = getattr(sow.combos, "cases", None)
-    if cases is None:  # a grid: one row per combo
-        cases = [sow.combos.args(i) for i in range(sow.combos.size)]
-    for j, name in enumerate(sow.combos.names):
-        data[name] = [case[j] for case in cases]
-    for name in labels.get("var_names") or ():
-        values = buffer.arrays[name]
-        data[name] = values if values.ndim == 1 else list(values)
-    df = pd.DataFrame(data)
-    df.attrs.update(attrs)
-    return df
+    attrs = {
+        **(labels.get("attrs") or {}),
+        **labelling.provenance_attrs(None, *_span(provs)),
+        "xsweep_function": sow.fn_name,
+        **attrs,
+    }
+    if labels.get("reap_to_df"):
+        from ..frames import buffer_to_frame
+
+        var_names = labels.get("var_names") or ()
+        return buffer_to_frame(buffer, sow.combos, var_names=var_names, attrs=attrs)
+    return labelling.buffer_to_dataset(
+        buffer,
+        sow.combos,
+        var_names=labels.get("var_names"),
+        var_dims=labels.get("var_dims"),
+        var_coords=labels.get("var_coords"),
+        constants=labels.get("constants"),
+        attrs=attrs,
+    )
 
 
 def load_reaped(layout: CropLayout) -> Any | None:
@@ -230,6 +235,24 @@ def load_reaped(layout: CropLayout) -> Any | None:
         return netcdf.load_dataset(layout.reaped_dataset)
     data = records.read_if_exists(layout.reaped_raw, "reaped")
     return None if data is None else data["result"]
+
+
+def load_farmer(layout: CropLayout) -> Any:
+    """The Runner, Harvester or Sampler saved with the crop at sow time."""
+    import pickle
+
+    data = records.read(layout.farmer_file, "farmer")
+    if not (isinstance(data, dict) and "cloudpickle" in data):
+        return data  # saved by an earlier xsweep: the farmer itself
+    try:
+        return pickle.loads(data["cloudpickle"])
+    except Exception as e:
+        raise FileFormatError(
+            f"{layout.farmer_file} (the farmer saved when the crop was sown) "
+            f"cannot be loaded here ({type(e).__name__}: {e}); reap where it "
+            "can be (its function's module importable), or with the farmer: "
+            "farmer.Crop(name=..., parent_dir=...).reap()."
+        ) from e
 
 
 def clean(layout: CropLayout) -> None:
@@ -254,6 +277,7 @@ def reap_sown(
     allow_incomplete: bool,
     timeout: float | None,
     overwrite: bool | None,
+    sync: bool = True,
 ) -> Any:
     """What :meth:`Crop.reap <xsweep.crop.crop.Crop.reap>` does."""
     from .sow import LABEL_ATTRS
@@ -274,7 +298,7 @@ def reap_sown(
             )
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
-        farmer = records.read(layout.farmer_file, "farmer")
+        farmer = load_farmer(layout)
     labels = None
     if farmer is not None and hasattr(farmer, "var_names"):
         labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
@@ -283,5 +307,5 @@ def reap_sown(
         labels = sow.labels
     return reap_crop(
         layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
-        clean_up=clean_up, overwrite=overwrite,
+        clean_up=clean_up, overwrite=overwrite, sync=sync,
     )  # fmt: skip

@@ -23,8 +23,16 @@ from . import fingerprint as fpr
 from . import records
 from .layout import CropLayout
 
-#: what a farmer tells about labelling its results (the farmer protocol)
-LABEL_ATTRS = ("var_names", "var_dims", "var_coords", "constants", "attrs")
+#: what a farmer tells about labelling its results (the farmer protocol);
+#: ``reap_to_df``: reap rows (a DataFrame, as a Sampler keeps), not a dataset
+LABEL_ATTRS = (
+    "var_names",
+    "var_dims",
+    "var_coords",
+    "constants",
+    "attrs",
+    "reap_to_df",
+)
 
 #: default batching: one combo per batch up to this many combos, then this many
 #: batches of balanced size
@@ -37,6 +45,12 @@ class Samples(Cases):
     def __init__(self, names: Sequence[str], rows: Sequence[tuple]) -> None:
         self.names = tuple(names)
         self.cases = [tuple(r) for r in rows]
+        for i, row in enumerate(self.cases):
+            if len(row) != len(self.names):
+                raise InvalidCombosError(
+                    f"case {i} has {len(row)} values but fn_args names "
+                    f"{len(self.names)}: {list(self.names)}."
+                )
         self.size = len(self.cases)
         self.shape = (self.size,)
 
@@ -325,17 +339,24 @@ def sow(
             records.remove(path)
     for path in (layout.reaped_dataset, layout.reaped_raw, layout.farmer_file):
         records.remove(path)
-    if hasattr(farmer, "merge_reaped") or hasattr(farmer, "add_df"):
+    if hasattr(farmer, "merge_reaped"):
         _save_farmer(layout, farmer)
     return record, removed
 
 
 def _save_farmer(layout: CropLayout, farmer: Any) -> None:
-    """Save the farmer (for a later reap in another process), if picklable."""
+    """Save the farmer (for a later reap in another process), if picklable.
+
+    Cloudpickled, as the function is: a function defined in a script or a
+    notebook (``__main__``) is saved by value, so another process can load it.
+    """
     import warnings
 
+    import cloudpickle
+
     try:
-        records.write(layout.farmer_file, "farmer", farmer, what="farmer")
+        blob = cloudpickle.dumps(farmer)
+        records.write(layout.farmer_file, "farmer", {"cloudpickle": blob})
     except Exception as e:
         records.remove(layout.farmer_file)
         warnings.warn(

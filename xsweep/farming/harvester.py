@@ -154,8 +154,14 @@ class Harvester(CropMaker):
             self._full_ds = netcdf.merge_datasets(self._full_ds, new_ds, overwrite)
 
     #: what a Crop calls to merge reaped results (farmer protocol)
-    def merge_reaped(self, ds: xr.Dataset, overwrite: bool | None = None) -> None:
-        """Merge a dataset reaped from a crop into this harvester."""
+    def merge_reaped(
+        self, ds: xr.Dataset, overwrite: bool | None = None, *, source: Any = None
+    ) -> None:
+        """Merge a dataset reaped from a crop into this harvester.
+
+        ``source`` (the crop sowing's id) is unused: merging the same results
+        again changes nothing.
+        """
         self.add_ds(ds, overwrite=overwrite)
 
     def harvest_combos(

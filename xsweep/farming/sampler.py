@@ -2,23 +2,25 @@
 
 Each sampled case is one row: its arguments, then the function's outputs.
 Rows accumulate in ``full_df`` and, with a file name, in a pickle on disk,
-replaced atomically (a crash never leaves a broken file).
+replaced atomically (a crash never leaves a broken file). A Sampler's crop
+(:meth:`Sampler.Crop`) sows samples as cases; reaping it merges its rows in
+once per sowing (see :meth:`Sampler.merge_reaped`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import labelling
+from .. import frames, labelling
 from ..atomic import atomic_open
-from ..combos import Cases
+from ..crop.sow import Samples
 from ..errors import FileFormatError, InvalidCombosError
 from ..netcdf import FAILURES_ATTR, _merge_lock
 from .cropping import CropMaker
@@ -34,15 +36,10 @@ __all__ = ["Sampler"]
 
 ENGINES = ("pickle",)
 
-
-class _Samples(Cases):
-    """Cases that may repeat (random samples often do)."""
-
-    def __init__(self, names: tuple[str, ...], rows: list[tuple]) -> None:
-        self.names = tuple(names)
-        self.cases = rows
-        self.size = len(rows)
-        self.shape = (self.size,)
+#: ``full_df.attrs`` key: the rows each crop sowing merged, JSON ``{id: [start, stop]}``
+CROP_ROWS_ATTR = "xsweep_crop_rows"
+#: the key tagging a failure record with the crop sowing it came from
+SOWING_KEY = "crop_sowing"
 
 
 def _draw(name: str, spec: Any, n: int, rng: np.random.Generator) -> list:
@@ -140,16 +137,68 @@ class Sampler(CropMaker):
         The attributes of the result are those of both frames (the new one's
         win), failure records of both kept.
         """
+        self._update(lambda old: _append(old, new_df), sync)
+
+    #: farmer protocol: a crop of a Sampler reaps rows (a DataFrame), not a dataset
+    reap_to_df = True
+
+    def merge_reaped(
+        self, df: pd.DataFrame, overwrite: bool | None = None, *, source: Any = None
+    ) -> None:
+        """Merge rows reaped from this Sampler's crop (``Crop.reap`` calls it).
+
+        The rows of one sowing are added once: reaping the same sowing again
+        (after more batches were grown, or failed combos retried) replaces the
+        rows it added before, NaN rows included, instead of adding them twice.
+        The file, if any, is updated under a lock and replaced atomically.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The reaped rows; they also become ``last_df``.
+        overwrite : optional
+            Unused (rows never clash); part of the farmer protocol.
+        source : str, optional
+            The id of the crop sowing the rows come from; None appends them.
+        """
+        self.last_df = df
+        if source is None:
+            self.add_df(df)
+            return
+        inputs = [c for c in df.columns if c not in (self.var_names or ())]
+        self._update(lambda old: _merge_sowing(old, df, str(source), inputs), True)
+
+    def _update(
+        self, combine: Callable[[pd.DataFrame | None], pd.DataFrame], sync: bool
+    ) -> None:
+        """Replace ``full_df`` (and the file, if ``sync``) by ``combine(old)``."""
         if sync and self.data_name is not None:
             path = Path(self.data_name)
             path.parent.mkdir(parents=True, exist_ok=True)
             with _merge_lock(path):
-                old = _read(path) if path.exists() else None
-                full = _append(old, new_df)
+                full = combine(_read(path) if path.exists() else None)
                 _write(full, path)
             self._full_df = full
         else:
-            self._full_df = _append(self._full_df, new_df)
+            self._full_df = combine(self.full_df)
+
+    def Crop(self, *args: Any, **kwargs: Any) -> Any:
+        """A :class:`~xsweep.Crop` of samples, with this Sampler as its farmer.
+
+        Parameters are those of :meth:`Runner.Crop <xsweep.Runner.Crop>`. Sow
+        with ``crop.sow_samples(n, seed=...)`` (or ``crop.sow_cases``), grow
+        as any crop; ``crop.reap()`` returns the rows (arguments, then
+        outputs) as a DataFrame and merges them into ``full_df`` and the file.
+        """
+        self._check_var_names()
+        return super().Crop(*args, **kwargs)
+
+    def _check_var_names(self) -> None:
+        if self.runner.var_names is None:
+            raise InvalidCombosError(
+                "a Sampler needs var_names (one column per output); functions "
+                "returning Datasets are not supported here."
+            )
 
     def gen_cases_fnargs(
         self, n: int, combos: Mapping[str, Any] | None = None, seed: Any = None
@@ -203,18 +252,13 @@ class Sampler(CropMaker):
         return self.last_df
 
     def _run(self, fn_args, rows, settings) -> pd.DataFrame:
-        import pandas as pd
-
+        self._check_var_names()
         runner = self.runner
-        if runner.var_names is None:
-            raise InvalidCombosError(
-                "a Sampler needs var_names (one column per output); functions "
-                "returning Datasets are not supported here."
-            )
+        samples = Samples(fn_args, rows)
         start = labelling.utc_now()
         buffer = _engine_run(
             runner.fn,
-            _Samples(fn_args, rows),
+            samples,
             var_names=runner.var_names,
             var_dims=runner.var_dims,
             var_coords={
@@ -227,18 +271,10 @@ class Sampler(CropMaker):
             settings={**runner.default_runner_settings, **settings},
         )
         end = labelling.utc_now()
-        data: dict[str, Any] = {}
-        for k, name in enumerate(fn_args):
-            data[name] = _column([r[k] for r in rows])
-        for name in runner.var_names:
-            values = buffer.arrays[name]
-            data[name] = values if values.ndim == 1 else _column(list(values))
-        df = pd.DataFrame(data)
-        df.attrs.update(runner.attrs)
-        df.attrs.update(labelling.provenance_attrs(runner.fn, start, end))
-        if buffer.failures:
-            df.attrs[FAILURES_ATTR] = labelling.failures_to_attr(buffer.failures)
-        return df
+        attrs = {**runner.attrs, **labelling.provenance_attrs(runner.fn, start, end)}
+        return frames.buffer_to_frame(
+            buffer, samples, var_names=runner.var_names, attrs=attrs
+        )
 
     # farmer protocol (for Crop)
     fn = property(lambda self: self.runner.fn)
@@ -253,17 +289,6 @@ class Sampler(CropMaker):
         return f"<xsweep.Sampler>\n{self.runner!r}\n  file: {self.data_name}"
 
 
-def _column(values: list) -> np.ndarray:
-    """A column for ``values``: numeric when they are numbers, else objects."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    with contextlib.suppress(ValueError, TypeError):
-        arr = np.asarray(values)
-        if arr.ndim == 1:
-            return arr
-    return out
-
-
 def _append(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
     """``old`` then ``new`` rows, renumbered, with the attributes of both."""
     import pandas as pd
@@ -272,16 +297,75 @@ def _append(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
         return new.reset_index(drop=True)
     # pandas keeps attrs through concat only when they are equal: merge by hand
     full = pd.concat([old, new]).reset_index(drop=True)
-    failures = _records(old) + _records(new)
     full.attrs = {**old.attrs, **new.attrs}
-    if failures:
-        full.attrs[FAILURES_ATTR] = json.dumps(failures)
+    shifted = {k: [a + len(old), b + len(old)] for k, (a, b) in _spans(new).items()}
+    _set_attrs(full, _records(old) + _records(new), {**_spans(old), **shifted})
     return full
 
 
-def _records(df: pd.DataFrame) -> list:
-    text = df.attrs.get(FAILURES_ATTR)
+def _merge_sowing(
+    old: pd.DataFrame | None, new: pd.DataFrame, source: str, inputs: list[str]
+) -> pd.DataFrame:
+    """``old`` with the rows of crop sowing ``source`` replaced by ``new``.
+
+    Appended when ``old`` has no rows from that sowing, or when they no longer
+    hold the same cases (the frame was changed since: warned).
+    """
+    import pandas as pd
+
+    spans = _spans(old)
+    span = spans.get(source)
+    if span is not None and not _holds(old, new, span, inputs):
+        warnings.warn(
+            f"the rows that crop sowing {source} added to the Sampler's frame "
+            f"(rows {span[0]} to {span[1] - 1}) were changed since; its reaped rows "
+            "are appended again, not replaced.",
+            stacklevel=4,
+        )
+        span = None
+    if span is None:
+        full = _append(old, new)
+        start = 0 if old is None else len(old)
+        span, kept = [start, start + len(new)], _records(old)
+    else:
+        a, b = span
+        full = pd.concat([old.iloc[:a], new, old.iloc[b:]]).reset_index(drop=True)
+        full.attrs = {**old.attrs, **new.attrs}
+        kept = [r for r in _records(old) if r.get(SOWING_KEY) != source]
+    tagged = [{**r, SOWING_KEY: source} for r in _records(new)]
+    _set_attrs(full, kept + tagged, {**spans, source: span})
+    return full
+
+
+def _holds(old: Any, new: pd.DataFrame, span: list[int], inputs: list[str]) -> bool:
+    """Whether rows ``span`` of ``old`` hold the cases of ``new``, in order."""
+    a, b = span
+    if b - a != len(new) or b > len(old):
+        return False
+    try:
+        part = old.iloc[a:b]
+        return all(part[c].tolist() == new[c].tolist() for c in inputs)
+    except (KeyError, ValueError, TypeError):  # a column gone, or arrays
+        return False
+
+
+def _spans(df: pd.DataFrame | None) -> dict[str, list[int]]:
+    text = None if df is None else df.attrs.get(CROP_ROWS_ATTR)
+    return json.loads(text) if text else {}
+
+
+def _records(df: pd.DataFrame | None) -> list:
+    text = None if df is None else df.attrs.get(FAILURES_ATTR)
     return json.loads(text) if text else []
+
+
+def _set_attrs(df: pd.DataFrame, failures: list, spans: dict) -> None:
+    """Set (or drop) the failure records and crop row spans of ``df``."""
+    for key, value in ((FAILURES_ATTR, failures), (CROP_ROWS_ATTR, spans)):
+        if value:
+            df.attrs[key] = json.dumps(value)
+        else:
+            df.attrs.pop(key, None)
 
 
 def _read(path: Any) -> pd.DataFrame:
