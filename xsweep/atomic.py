@@ -99,15 +99,7 @@ def write_bytes(path: PathLike, data: bytes, *, fsync: bool | None = None) -> No
     head, name = os.path.split(os.fspath(path))
     tmp = _temporary_str(head, name)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_new(tmp, data, sync)
         os.replace(tmp, os.path.join(head, name))
     except BaseException:
         with contextlib.suppress(OSError):
@@ -134,16 +126,7 @@ def write_linked(
     tmp = _temporary_str(head, name)
     made = []
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-            inode = os.fstat(fd).st_ino
-        finally:
-            os.close(fd)
+        inode = _write_new(tmp, data, sync)
         for path in paths:
             if link_exclusive(tmp, path, inode):
                 made.append(os.fspath(path))
@@ -175,6 +158,24 @@ def link_exclusive(source: PathLike, path: PathLike, inode: int | None = None) -
         if inode is not None and os.stat(path).st_ino == inode:
             return True
         raise
+
+
+def _write_new(tmp: str, data: bytes, sync: bool) -> int:
+    """Write the temporary ``tmp`` holding ``data`` (flushed if ``sync``); its inode.
+
+    Truncates: a stray temporary of a dead process whose pid was reused may
+    have the same name.
+    """
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if sync:
+            os.fsync(fd)
+        return os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
