@@ -16,10 +16,11 @@ from ..errors import CropError
 from . import claims
 from .cluster import ClusterMethods
 from .entry import grow, load_crops  # the module-level xyzpy API
-from .grow import Grower, GrowReport, check_function, load_function
+from .grow import Grower, GrowReport
 from .layout import CropLayout
 from .queries import CropQueries
 from .sow import Samples, SowRecord, read_sow
+from .sown_function import check_function, load_function
 from .store import ResultStore
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
