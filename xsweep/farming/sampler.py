@@ -182,7 +182,16 @@ class Sampler(CropMaker):
         else:
             self._full_df = combine(self.full_df)
 
-    def Crop(self, *args: Any, **kwargs: Any) -> Any:
+    def Crop(
+        self,
+        name: str | None = None,
+        parent_dir: Any = None,
+        save_fn: bool | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int = False,
+        **kwargs: Any,
+    ) -> Any:
         """A :class:`~xsweep.Crop` of samples, with this Sampler as its farmer.
 
         Parameters are those of :meth:`Runner.Crop <xsweep.Runner.Crop>`. Sow
@@ -191,7 +200,9 @@ class Sampler(CropMaker):
         outputs) as a DataFrame and merges them into ``full_df`` and the file.
         """
         self._check_var_names()
-        return super().Crop(*args, **kwargs)
+        return super().Crop(
+            name, parent_dir, save_fn, batchsize, num_batches, shuffle, **kwargs
+        )
 
     def _check_var_names(self) -> None:
         if self.runner.var_names is None:
