@@ -13,12 +13,18 @@ from xsweep.cli import EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 
 
 def test_exit_codes_are_documented_in_module_and_help(capsys):
-    for code in ("0", "1", "2", "3"):
+    for code in ("0", "1", "2", "3", "130"):
         assert f"\n{code}\n" in cli.__doc__
     assert main(["--help"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "exit codes:" in out
-    for line in ("0  success", "1  some combos failed", "2  usage", "3  nothing"):
+    for line in (
+        "0  success",
+        "1  some combos failed",
+        "2  usage",
+        "3  nothing",
+        "130  interrupted",
+    ):
         assert line in out
     for name in ("status", "grow", "reap", "retry", "clean"):
         assert name in out

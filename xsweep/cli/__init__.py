@@ -24,6 +24,9 @@ Exit codes (a batch script can rely on them)
 3
     Nothing to do: the crop is not sown (yet) or already reaped, or there is
     no failed combo to retry. (``grow`` with nothing left to grow exits 0.)
+130
+    Interrupted (Ctrl-C, SIGINT): a batch being grown is released at once,
+    nothing half-written counts as done.
 
 Each subcommand lives in its own module of this package, named after it, with
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -44,6 +47,7 @@ from types import ModuleType
 
 from ._common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_USAGE,
@@ -53,6 +57,7 @@ from ._common import (
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_NOTHING",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -77,6 +82,7 @@ exit codes:
   1  some combos failed (see 'xsweep status CROP', rerun with 'xsweep retry CROP')
   2  usage error or bad input (message on stderr)
   3  nothing to do: crop not sown or already reaped, nothing to retry
+  130  interrupted (Ctrl-C); a batch being grown is released
 """
 
 
@@ -154,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 success, 1 some combos failed, 2 usage error or bad input,
         3 nothing to do (crop not sown or already reaped, nothing to retry).
+        130 interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = _chosen(argv)
@@ -167,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KeyboardInterrupt:
         print("xsweep: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except CliError as err:
         return report_error(err, code=err.code, debug=args.debug)
     except Exception as err:  # a clear message, not a traceback (unless --debug)

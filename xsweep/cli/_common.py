@@ -14,8 +14,11 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 #: Usage error or bad input (a message on stderr says what and where).
 EXIT_USAGE = 2
-#: Nothing to do: the crop is not sown, or no batch was left to grow.
+#: Nothing to do: the crop is not sown or already reaped, or nothing to retry.
+#: (``grow`` with nothing left to grow succeeds: exit code 0.)
 EXIT_NOTHING = 3
+#: Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):

@@ -27,8 +27,9 @@ DESCRIPTION = (
     "are missing and grow them one after the other until nothing is left (pull "
     "mode): start as many of these as you like, on any machine that sees the "
     "crop, and they split the work. A batch already grown, or claimed by a live "
-    "grower, is skipped. Exit code 1 when some combos failed, 3 when there was "
-    "nothing to grow."
+    "grower, is skipped. Exit code 0 also when there was nothing left to grow "
+    "(a job-array task that finds the crop done has done its job), 1 when some "
+    "combos failed, 130 when interrupted (the batch being grown is released)."
 )
 
 
