@@ -38,12 +38,19 @@ def sow(tmp_path: Path) -> tuple[xsweep.Crop, Path]:
     return crop, gate
 
 
+def _default_sigint() -> None:
+    # a shell runs background jobs with SIGINT ignored, and Python keeps an
+    # ignored SIGINT ignored: give the grower the disposition a terminal gives
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_grower(crop: xsweep.Crop, *batches: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "xsweep", "grow", crop.location, *map(str, batches)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
