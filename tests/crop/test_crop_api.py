@@ -61,6 +61,20 @@ def test_crop_signature_is_xyzpys_all_keyword_only():
         p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not p.empty
         for p in params.values()
     )
+    # the methods' xyzpy names, order and defaults
+    required = inspect.Parameter.empty
+    for method, expected in {
+        "sow_combos": [("combos", required), ("constants", None)],
+        "sow_cases": [("fn_args", required), ("cases", required), ("constants", None)],
+        "grow": [("batch_ids", None)],
+        "grow_missing": [("num_workers", None)],
+        "reap": [("wait", False), ("clean_up", None), ("allow_incomplete", False)],
+    }.items():  # fmt: skip
+        params = list(inspect.signature(getattr(Crop, method)).parameters.values())
+        got = [(p.name, p.default) for p in params[1 : 1 + len(expected)]]
+        assert got == expected, method
+    for name in ("missing_results", "completed_results", "delete_all"):
+        assert list(inspect.signature(getattr(Crop, name)).parameters) == ["self"]
     for farmer in (xsweep.Runner, xsweep.Harvester, xsweep.Sampler):
         made = inspect.signature(farmer.Crop).parameters
         assert list(made)[1:7] == [

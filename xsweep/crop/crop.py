@@ -7,6 +7,7 @@ this module is light (numpy only): a grow process never pays for xarray.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -50,7 +51,10 @@ class Crop(CropQueries, ClusterMethods):
         Gives the function and how to label results; reap then returns a
         dataset (a Harvester also merges it into its file).
     autoload : bool, optional
-        Load the settings of a crop already sown in that directory.
+        Load the settings of a crop already sown in that directory: sowing
+        again uses its batching and shuffling (unless given) and, for a crop
+        opened by name alone (no ``fn`` nor ``farmer``), its function, labels
+        and constants (as defaults), so that the same combos keep every result.
     heartbeat_timeout : float, optional
         Seconds without a heartbeat after which another grower may take over a
         claimed batch (default ``$XSWEEP_HEARTBEAT_TIMEOUT`` or 600). A holder
@@ -98,9 +102,14 @@ class Crop(CropQueries, ClusterMethods):
         self.heartbeat_timeout = claims.heartbeat_timeout(heartbeat_timeout)
         self._sow: SowRecord | None = None
         self._sow_stamp: tuple | None = None
+        self._autoload = autoload
         if autoload and self.is_prepared():
             sow = self._read_sow()
             self.batchsize, self.num_batches = sow.batchsize, sow.num_batches
+            if batchsize is None and num_batches is None:  # sow again as sown
+                self._batching = tuple(sow.asked[:2])
+            if shuffle is False:
+                self.shuffle = sow.asked[2]
 
     # -------------------------------------------------------------- basics
     @property
@@ -231,19 +240,28 @@ class Crop(CropQueries, ClusterMethods):
     def _sow_grid(
         self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
     ) -> None:
+        from ..errors import FileFormatError
         from .sow import sow
 
+        old = None
+        if self._autoload and self._fn is None and self.farmer is None:
+            with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
+                old = self._read_sow(missing_ok=True)
+        fn = self.fn if old is not None else self._fn  # the sown one, if saved
+        if batchsize is None and num_batches is None:  # else those given alone
+            batchsize, num_batches = self._batching
         record, removed = sow(
             self._layout,
             kind,
             combos,
-            fn=self._fn,
+            fn=fn,
             farmer=self.farmer,
             constants=constants,
             save_fn=self.save_fn,
-            batchsize=batchsize if batchsize is not None else self._batching[0],
-            num_batches=num_batches if num_batches is not None else self._batching[1],
+            batchsize=batchsize,
+            num_batches=num_batches,
             shuffle=self.shuffle if shuffle is None else shuffle,
+            inherit=old,
         )
         self._sow, self._sow_stamp = None, None
         self.batchsize, self.num_batches = record.batchsize, record.num_batches

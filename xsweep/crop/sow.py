@@ -109,6 +109,9 @@ class SowRecord:
         Whether the function is in the crop directory.
     labels : dict
         The farmer's labelling settings (var_names, var_dims, ...) or empty.
+    asked : tuple
+        ``(batchsize, num_batches, shuffle)`` as asked at sow time, which a
+        crop reopened by name sows again with.
     """
 
     combos: Any
@@ -126,6 +129,7 @@ class SowRecord:
     shuffle_seed: int | None = None
     sow_id: str = ""
     sown_at: float = 0.0
+    asked: tuple = (None, None, False)
 
     @property
     def num_batches(self) -> int:
@@ -230,6 +234,7 @@ def make_sow_record(
         shuffle_seed=seed,
         sow_id=uuid.uuid4().hex,
         sown_at=time.time(),
+        asked=(batchsize, num_batches, shuffle),
     )
 
 
@@ -299,25 +304,39 @@ def sow(
     batchsize: int | None,
     num_batches: int | None,
     shuffle: bool | int,
+    inherit: SowRecord | None = None,
 ) -> tuple[SowRecord, int]:
     """Sow ``combos`` into the crop directory; the record and results removed.
 
     Results of batches whose fingerprint is unchanged are kept; every other
     result (and any reaped result) is removed once the new sow record is
-    written.
+    written. Without a farmer, ``inherit`` (the sowing of a crop reopened by
+    name) gives the constants (as defaults), resources, labels and saved farmer
+    of the sowing it replaces, so that sowing the same combos again keeps them
+    and every result.
     """
     from .store import ResultStore
 
-    constants = {**(getattr(farmer, "constants", None) or {}), **(constants or {})}
-    resources = dict(getattr(farmer, "resources", None) or {})
+    if farmer is None and inherit is not None:
+        old = {k: v for k, v in inherit.constants.items() if k not in combos.names}
+        constants = {**old, **(constants or {})}
+        resources = dict(inherit.resources)
+    else:
+        farmer_constants = getattr(farmer, "constants", None) or {}
+        constants = {**farmer_constants, **(constants or {})}
+        resources = dict(getattr(farmer, "resources", None) or {})
     if fn is not None:
         from ..engine import check_signature
 
         check_signature(fn, combos.names, constants, resources)
     labels = {}
+    farmer_kind = type(farmer).__name__ if farmer is not None else None
     if farmer is not None:
         labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
         labels["constants"] = constants
+    elif inherit is not None and inherit.farmer_kind:
+        labels = {**inherit.labels, "constants": constants}
+        farmer_kind = inherit.farmer_kind
     record = make_sow_record(
         combos,
         kind,
@@ -329,7 +348,7 @@ def sow(
         num_batches=num_batches,
         shuffle=shuffle,
         labels=labels,
-        farmer_kind=type(farmer).__name__ if farmer is not None else None,
+        farmer_kind=farmer_kind,
     )
     write_sow(layout, record, fn)
     keep = {(k, fp) for k, fp in enumerate(record.fingerprints, 1)}
@@ -337,8 +356,10 @@ def sow(
     for fp, path in layout.list_functions().items():
         if fp != record.fn_fingerprint:
             records.remove(path)
-    for path in (layout.reaped_dataset, layout.reaped_raw, layout.farmer_file):
+    for path in (layout.reaped_dataset, layout.reaped_raw):
         records.remove(path)
+    if farmer is not None or inherit is None:  # else the saved farmer stays
+        records.remove(layout.farmer_file)
     if hasattr(farmer, "merge_reaped"):
         _save_farmer(layout, farmer)
     return record, removed

@@ -1,0 +1,156 @@
+"""Invariant 2 with a side-effect counter: re-sowing reuses the results of
+unchanged batches (never computing them again), and never reaps an old result
+under new labels, whether the combos, their batching or the function change."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from grower_procs import by_value
+
+import xsweep
+from xsweep.errors import CropError, FunctionMismatchError
+
+SOURCE = """
+import os
+
+def logged(x, y, log):
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{x} {y}\\n".encode())
+    finally:
+        os.close(fd)
+    return 10 * x + y
+"""
+#: the same function, but computing something else
+CHANGED = SOURCE.replace("return 10 * x + y", "return 100 * x + y")
+
+COMBOS = {"x": [0, 1, 2, 3, 4], "y": [5, 6, 7]}
+
+
+def expected(combos, scale: int = 10) -> list:
+    return [[scale * x + y for y in combos["y"]] for x in combos["x"]]
+
+
+def runs(log: Path) -> Counter:
+    """How many times each combo ran."""
+    text = log.read_text() if log.exists() else ""
+    return Counter(tuple(map(int, line.split())) for line in text.splitlines())
+
+
+def make(tmp_path: Path, source: str = SOURCE, **settings) -> xsweep.Crop:
+    return xsweep.Crop(
+        fn=by_value(source, "logged"), name="resow", parent_dir=tmp_path, **settings
+    )
+
+
+def test_a_seeded_shuffle_reuses_every_batch_a_changed_value_does_not_touch(
+    tmp_path,
+):
+    log = tmp_path / "log"
+    crop = make(tmp_path, shuffle=7, batchsize=2)
+    crop.sow_combos(COMBOS, constants={"log": str(log)})
+    crop.grow()
+    assert sum(runs(log).values()) == 15
+    sow = crop._read_sow()
+    flat = {b: [i for a, z in sow.runs(b) for i in range(a, z)] for b in range(1, 9)}
+    touched = {b for b, idx in flat.items() if any(i // 3 == 4 for i in idx)}
+    assert 0 < len(touched) < 8
+    changed = {**COMBOS, "x": [0, 1, 2, 3, 9]}  # x = 4 (flat 12..14) -> 9
+    crop.sow_combos(changed, constants={"log": str(log)})
+    assert set(crop.missing_results()) == touched
+    crop.grow()
+    counts = runs(log)
+    # only the touched batches ran again; every other combo ran exactly once
+    again = [i for b in touched for i in flat[b]]
+    assert sum(counts.values()) == 15 + len(again)
+    for i in set(range(12)) - set(again):
+        x, y = COMBOS["x"][i // 3], COMBOS["y"][i % 3]
+        assert counts[x, y] == 1, (x, y)
+    assert {(9, 5), (9, 6), (9, 7)} <= set(counts)
+    np.testing.assert_array_equal(np.array(crop.reap()), expected(changed))
+
+
+def test_sowing_a_changed_function_recomputes_everything_with_it(tmp_path):
+    log = tmp_path / "log"
+    crop = make(tmp_path, batchsize=4)
+    crop.sow_combos(COMBOS, constants={"log": str(log)})
+    crop.grow([1, 2, 3])
+    changed = make(tmp_path, CHANGED, batchsize=4)
+    with pytest.raises(FunctionMismatchError, match="differs"):
+        changed.grow()  # the sown function is the old one: a grower says so
+    changed.sow_combos(COMBOS, constants={"log": str(log)})  # adopt the new one
+    assert changed.missing_results() == (1, 2, 3, 4)  # no old result is kept
+    with pytest.raises(CropError, match="no result"):
+        changed.reap()
+    changed.grow()
+    assert sum(runs(log).values()) == 12 + 15
+    np.testing.assert_array_equal(np.array(changed.reap()), expected(COMBOS, 100))
+
+
+def test_rebatching_the_same_combos_never_mixes_old_and_new_batches(tmp_path):
+    log = tmp_path / "log"
+    crop = make(tmp_path, batchsize=2)
+    crop.sow_combos(COMBOS, constants={"log": str(log)})
+    crop.grow([1, 2, 3])  # combos 0..5
+    crop.sow_combos(COMBOS, constants={"log": str(log)}, batchsize=3)
+    # batch 1 of 3 combos is not batch 1 of 2: nothing answers the new batches
+    assert crop.missing_results() == (1, 2, 3, 4, 5)
+    crop.grow()
+    np.testing.assert_array_equal(np.array(crop.reap()), expected(COMBOS))
+    assert max(runs(log).values()) == 2  # each combo at most once per batching
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"batchsize": 4}, {"num_batches": 3}, {"shuffle": 5, "batchsize": 2}, {}],
+)
+def test_a_crop_reopened_by_name_resows_with_its_batching_and_keeps_results(
+    tmp_path, settings
+):
+    log = tmp_path / "log"
+    combos = {"x": list(range(40)), "y": [5, 6, 7]}  # 120 combos
+    crop = make(tmp_path, **settings)
+    crop.sow_combos(combos, constants={"log": str(log)})
+    crop.grow()
+    bounds = crop._read_sow().bounds.tolist()
+    # a new session: the crop opened by name (autoload), sown again the same
+    reopened = xsweep.Crop(name="resow", parent_dir=tmp_path)
+    reopened.sow_combos(combos, constants={"log": str(log)})
+    assert reopened._read_sow().bounds.tolist() == bounds
+    assert reopened.missing_results() == ()  # every result kept ...
+    reopened.grow()
+    assert sum(runs(log).values()) == 120  # ... none computed again
+    # settings given explicitly still win
+    reopened.sow_combos(combos, constants={"log": str(log)}, num_batches=7)
+    assert reopened.num_batches == 7
+
+
+def test_a_reopened_runner_or_harvester_crop_keeps_labels_constants_and_file(
+    tmp_path,
+):
+    xr = pytest.importorskip("xarray")
+    log = tmp_path / "log"
+    runner = xsweep.Runner(
+        by_value(SOURCE, "logged"), var_names="z", constants={"log": str(log)}
+    )
+    harvester = xsweep.Harvester(runner, data_name=tmp_path / "h.nc")
+    for farmer, name in ((runner, "run"), (harvester, "harv")):
+        crop = farmer.Crop(name=name, parent_dir=tmp_path, batchsize=4)
+        crop.sow_combos(COMBOS)  # the constant ``log`` comes from the Runner
+        crop.grow([1, 2])
+        reopened = xsweep.Crop(name=name, parent_dir=tmp_path)
+        reopened.sow_combos(COMBOS)  # the same again, in a new session
+        assert reopened.completed_results() == (1, 2)
+        reopened.grow()
+        ds = xsweep.Crop(name=name, parent_dir=tmp_path).reap()
+        assert isinstance(ds, xr.Dataset)
+        xr.testing.assert_equal(ds["z"], runner.run_combos(COMBOS)["z"])
+    assert sum(runs(log).values()) == 2 * 15 + 2 * 15  # crops once, runs once
+    from xsweep.netcdf import load_dataset
+
+    merged = load_dataset(tmp_path / "h.nc")  # the reopened Harvester crop's
+    assert merged["z"].values.tolist() == expected(COMBOS)
