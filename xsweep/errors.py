@@ -67,3 +67,14 @@ class NothingToSubmitError(SchedulerError):
 
 class WorkerError(XsweepError, RuntimeError):
     """A worker died or could not run a task: an error of the worker, not a combo."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while growing (a scheduler's time limit, ``scancel``,
+    ``qdel``, ``kill``): raised in the main thread, like ``KeyboardInterrupt``,
+    so that a grower keeps what it computed and releases its claims on the way
+    out. Not an ``Exception``: it is never recorded as a failed combo."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

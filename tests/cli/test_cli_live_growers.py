@@ -1,5 +1,7 @@
-"""The command line with growers at work: ``status --json`` counts a live claim,
-an interrupted grower exits 130 and frees its batch at once."""
+"""The command line with growers at work: ``status --json`` counts a live claim;
+a grower interrupted (SIGINT, exit 130) or terminated (SIGTERM, exit 143, as
+a scheduler's time limit does) keeps what it computed and frees its batch at
+once."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import xsweep
-from xsweep.cli import EXIT_INTERRUPTED, EXIT_OK, main
+from xsweep.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
 
 SOURCE = """
 import os
@@ -42,6 +46,7 @@ def _default_sigint() -> None:
     # a shell runs background jobs with SIGINT ignored, and Python keeps an
     # ignored SIGINT ignored: give the grower the disposition a terminal gives
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # likewise, should it be ignored
 
 
 def start_grower(crop: xsweep.Crop, *batches: int) -> subprocess.Popen:
@@ -90,29 +95,37 @@ def test_status_json_counts_pending_claimed_done_and_failed(tmp_path, capsys):
     assert (data["pending"], data["claimed"], data["done"]) == (2, 0, 2)
 
 
-def test_an_interrupted_grower_exits_130_and_frees_its_batch_at_once(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
+)
+def test_a_stopped_grower_keeps_what_it_grew_and_frees_its_batch(
+    tmp_path, signum, code
+):
     crop, gate = sow(tmp_path)
     Path(f"{gate}-2").touch()
-    grower = start_grower(crop, 2)
+    grower = start_grower(crop, 1, 2, 3)  # batch 1 grown, held inside batch 2
     try:
         entered = Path(f"{gate}-2.entered")
         wait_until(entered.exists, what="the grower to compute batch 2")
+        wait_until(lambda: crop.completed_results() == (1,), what="batch 1 saved")
         assert crop.status().claimed == 1
-        grower.send_signal(signal.SIGINT)  # Ctrl-C, or a scheduler's SIGINT
+        grower.send_signal(signum)  # Ctrl-C, or a scheduler's time limit
         _, err = grower.communicate(timeout=30)
     finally:
         Path(f"{gate}-2").unlink(missing_ok=True)
         if grower.poll() is None:
             grower.kill()
             grower.communicate()
-    assert grower.returncode == EXIT_INTERRUPTED == 130, err
-    assert "interrupted" in err
+    assert grower.returncode == code, err
+    assert ("interrupted" if signum == signal.SIGINT else "terminated") in err
     assert "Traceback" not in err
     status = crop.status()
-    assert (status.claimed, status.done, status.failed) == (0, 0, 0)
+    assert (status.claimed, status.done, status.failed) == (0, 1, 0)
+    assert crop.completed_results() == (1,)  # computed before: kept
     assert crop.layout.list_claims() == {}  # released, not left to go stale
     assert main(["grow", crop.location, "2"]) == EXIT_OK  # growable at once
-    assert crop.completed_results() == (2,)
+    assert crop.completed_results() == (1, 2)
 
 
 def test_the_help_of_grow_says_nothing_left_to_grow_exits_0(capsys):
@@ -120,4 +133,4 @@ def test_the_help_of_grow_says_nothing_left_to_grow_exits_0(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "3 when there was nothing to grow" not in text
     assert "nothing left to grow" in text and "exit code 0" in text.lower()
-    assert "130" in text  # interrupted
+    assert "130" in text and "143" in text  # interrupted, terminated

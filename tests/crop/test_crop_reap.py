@@ -137,3 +137,23 @@ def test_a_harvester_crop_reaped_by_the_command_line_merges_into_its_file(tmp_pa
     full = load_dataset(data)
     assert full["y"].values.tolist() == [0, 10, 20, 30]
     assert not crop.is_prepared()  # cleaned up after the file was written
+
+
+def test_a_harvester_merge_conflict_keeps_the_crop_until_resolved(tmp_path):
+    from xsweep.errors import MergeConflictError
+    from xsweep.netcdf import load_dataset
+
+    source = "def scaled(x, k):\n    return k * x\n"
+    runner = xsweep.Runner(by_value(source, "scaled"), var_names="y")
+    harvester = xsweep.Harvester(runner, data_name=tmp_path / "h.nc")
+    harvester.harvest_combos({"x": [1, 2]}, constants={"k": 1})
+    crop = harvester.Crop(name="conflict", parent_dir=tmp_path, batchsize=1)
+    crop.sow_combos({"x": [2, 3]}, constants={"k": 10})
+    crop.grow()
+    with pytest.raises(MergeConflictError, match="overwrite"):
+        crop.reap()  # the file has k = 1 at x = 2
+    assert crop.is_prepared() and crop.missing_results() == ()  # all kept
+    assert load_dataset(tmp_path / "h.nc")["y"].values.tolist() == [1, 2]
+    crop.reap(overwrite=True)
+    assert load_dataset(tmp_path / "h.nc")["y"].values.tolist() == [1, 20, 30]
+    assert not crop.is_prepared()

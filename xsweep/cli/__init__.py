@@ -27,6 +27,9 @@ Exit codes (a batch script can rely on them)
 130
     Interrupted (Ctrl-C, SIGINT): a batch being grown is released at once,
     nothing half-written counts as done.
+143
+    Terminated (SIGTERM: a scheduler's time limit, ``scancel``, ``qdel``): the
+    same, batches already computed are written first.
 
 Each subcommand lives in its own module of this package, named after it, with
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -45,11 +48,13 @@ import textwrap
 from collections.abc import Sequence
 from types import ModuleType
 
+from ..errors import Terminated
 from ._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     CliError,
     report_error,
@@ -60,6 +65,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOTHING",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "SUBCOMMANDS",
     "build_parser",
@@ -83,6 +89,7 @@ exit codes:
   2  usage error or bad input (message on stderr)
   3  nothing to do: crop not sown or already reaped, nothing to retry
   130  interrupted (Ctrl-C); a batch being grown is released
+  143  terminated (SIGTERM, e.g. a time limit); likewise
 """
 
 
@@ -160,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 success, 1 some combos failed, 2 usage error or bad input,
         3 nothing to do (crop not sown or already reaped, nothing to retry).
-        130 interrupted.
+        130 interrupted, 143 terminated (SIGTERM).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = _chosen(argv)
@@ -175,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xsweep: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("xsweep: terminated (SIGTERM); claims released", file=sys.stderr)
+        return EXIT_TERMINATED
     except CliError as err:
         return report_error(err, code=err.code, debug=args.debug)
     except Exception as err:  # a clear message, not a traceback (unless --debug)

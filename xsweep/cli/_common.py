@@ -19,6 +19,8 @@ EXIT_USAGE = 2
 EXIT_NOTHING = 3
 #: Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
 EXIT_INTERRUPTED = 130
+#: Terminated by SIGTERM (a time limit, ``scancel``, ``qdel``), 128 + 15.
+EXIT_TERMINATED = 143
 
 
 class CliError(Exception):

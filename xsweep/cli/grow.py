@@ -29,7 +29,8 @@ DESCRIPTION = (
     "crop, and they split the work. A batch already grown, or claimed by a live "
     "grower, is skipped. Exit code 0 also when there was nothing left to grow "
     "(a job-array task that finds the crop done has done its job), 1 when some "
-    "combos failed, 130 when interrupted (the batch being grown is released)."
+    "combos failed, 130 when interrupted by Ctrl-C, 143 by SIGTERM (a time "
+    "limit, scancel, qdel): the batches being grown are released at once."
 )
 
 
@@ -74,13 +75,16 @@ def run(args: argparse.Namespace) -> int:
         args.crop = None
     if args.batches and args.max_batches is not None:
         raise CliError("--max-batches goes with pull mode (no BATCH given)")
+    from ..crop.sigterm import released_on_sigterm
+
     crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
-    if args.batches:
-        report = crop.grow(args.batches)
-    elif args.max_batches is not None:
-        report = pull_at_most(crop, args.max_batches)
-    else:
-        report = crop.grow()
+    with released_on_sigterm():
+        if args.batches:
+            report = crop.grow(args.batches)
+        elif args.max_batches is not None:
+            report = pull_at_most(crop, args.max_batches)
+        else:
+            report = crop.grow()
     if not args.quiet:
         print(describe(report, crop.location))
     return EXIT_FAILED if report.failed_combos else EXIT_OK

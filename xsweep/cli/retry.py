@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
     if not before:
         print(f"no failed combo to retry in {crop.location}")
         return EXIT_NOTHING
-    report = crop.retry_failed()
+    from ..crop.sigterm import released_on_sigterm
+
+    with released_on_sigterm():
+        report = crop.retry_failed()
     after = crop.status().failed_combos
     print(f"retried {before} failed combo(s) in {crop.location}: {after} still fail")
     if report.held:

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import mpi
-from ..errors import XsweepError
+from ..errors import Terminated, XsweepError
 
-#: exit codes of a task (what the scheduler records)
-EXIT_OK, EXIT_FAILED, EXIT_BAD = 0, 1, 2
+#: exit codes of a task (what the scheduler records); 143: SIGTERM (128 + 15)
+EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_TERMINATED = 0, 1, 2, 143
 
 
 def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
@@ -34,7 +34,8 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     int
         0 when everything asked for is grown (or another task already holds
         or finished it), 1 when some combos failed (recorded in the crop),
-        2 for a bad crop directory, batch id or MPI environment.
+        2 for a bad crop directory, batch id or MPI environment, 143 when
+        terminated by SIGTERM (a time limit: claims are released first).
     """
     try:
         world = mpi.detect()
@@ -46,6 +47,7 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     except ValueError:
         return _error(f"{tag}batch ids must be whole numbers, got {list(batch_args)}")
     from ..crop.crop import Crop, CropLayout
+    from ..crop.sigterm import released_on_sigterm
 
     path = Path(crop_dir).absolute()
     name = CropLayout.name_of(path)
@@ -58,13 +60,16 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
                 f"{tag}the crop at {path} is not sown (or was reaped and cleaned "
                 "up): nothing for this task to grow"
             )
-        if ids:
-            mine = mpi.share(ids, world)
-            report = crop.grow(mine) if mine else None
-        else:
-            report = crop.grow()
+        with released_on_sigterm():
+            if ids:
+                mine = mpi.share(ids, world)
+                report = crop.grow(mine) if mine else None
+            else:
+                report = crop.grow()
     except XsweepError as e:
         return _error(f"{tag}{e}")
+    except Terminated:
+        return _error(f"{tag}terminated (SIGTERM): claims released", EXIT_TERMINATED)
     if report is None:
         print(f"{tag}no batch for this rank", flush=True)
         return EXIT_OK
@@ -84,6 +89,6 @@ def _ids(ids: Sequence[int]) -> str:
     return f"batch(es) {shown}" + (f" (+{len(ids) - 20} more)" if len(ids) > 20 else "")
 
 
-def _error(message: str) -> int:
+def _error(message: str, code: int = EXIT_BAD) -> int:
     print(f"xsweep task: error: {message}", file=sys.stderr, flush=True)
-    return EXIT_BAD
+    return code
