@@ -154,3 +154,47 @@ def test_a_reopened_runner_or_harvester_crop_keeps_labels_constants_and_file(
 
     merged = load_dataset(tmp_path / "h.nc")  # the reopened Harvester crop's
     assert merged["z"].values.tolist() == expected(COMBOS)
+
+
+def test_a_reopened_crop_sown_without_its_function_keeps_results(tmp_path):
+    log = tmp_path / "log"
+    fn = by_value(SOURCE, "logged")
+    crop = make(tmp_path, batchsize=5, save_fn=False)
+    crop.sow_combos(COMBOS, constants={"log": str(log)})
+    crop.grow([1], fn=fn)
+    reopened = xsweep.Crop(name="resow", parent_dir=tmp_path)
+    reopened.sow_combos(COMBOS)  # the same, with no function at hand
+    assert reopened.completed_results() == (1,)
+    with pytest.raises(FunctionMismatchError):
+        reopened.grow(fn=by_value(CHANGED, "logged"))  # still checked
+    reopened.grow(fn=fn)
+    assert sum(runs(log).values()) == 15
+    np.testing.assert_array_equal(np.array(reopened.reap()), expected(COMBOS))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "settings"),
+    [  # batch 3 holds x = 4 both times, but at flat index 4, then 3
+        ({"x": [0, 1, 2, 3, 4]}, {"x": [1, 2, 3, 4]}, {"num_batches": 3}),
+        # (5, 3) is batch 1 both times, at flat index 0, then 3 (shuffled)
+        (
+            {"x": [5, 6, 8], "y": [3]},
+            {"x": [3, 5], "y": [1, 3]},
+            {"batchsize": 1, "shuffle": True},
+        ),
+    ],
+)
+def test_a_batch_of_the_same_combos_elsewhere_in_the_grid_is_not_reused_there(
+    tmp_path, old, new, settings
+):
+    source = "def tens(x, y=0):\n    return 10 * x + y\n"
+    crop = xsweep.Crop(
+        fn=by_value(source, "tens"), name="moved", parent_dir=tmp_path, **settings
+    )
+    crop.sow_combos(old)
+    crop.grow()
+    crop.sow_combos(new)
+    crop.grow()
+    got = np.array(crop.reap(), dtype=float).reshape(-1)
+    ys = new.get("y", [0])
+    assert got.tolist() == [10 * x + y for x in new["x"] for y in ys]

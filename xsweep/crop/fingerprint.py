@@ -1,10 +1,12 @@
 """Fingerprints: of a function's code, of constants, and of each batch.
 
 A batch fingerprint hashes the combos in the batch (their names and values, in
-order), the constants and the function's fingerprint. A result records the
+order), where they sit in the grid (their flat indices: a result is placed by
+them), the constants and the function's fingerprint. A result records the
 fingerprint of the batch it answers, so re-sowing different combos never lets
-an old result be reaped under new labels, while re-sowing the same combos gives
-the same fingerprints and keeps the results.
+an old result be reaped under new labels (nor the same combos, moved elsewhere
+in the grid, at their old place), while re-sowing the same combos gives the
+same fingerprints and keeps the results.
 """
 
 from __future__ import annotations
@@ -202,8 +204,13 @@ def batch_fingerprints(
         cols = [h[i] for h, i in zip(value_hashes, idx, strict=True)]
     table = np.stack(cols, axis=1) if cols else np.zeros((n, 0), np.uint64)
     head = (salt + "|" + ",".join(names)).encode()
+    # where the batch's results go (flat indices): positions a..b, or their
+    # shuffled flat indices
+    where = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
     fps = []
     for k in range(len(bounds) - 1):
         a, b = int(bounds[k]), int(bounds[k + 1])
-        fps.append(_digest(head, np.ascontiguousarray(table[a:b]).tobytes())[:FP_LEN])
+        values = np.ascontiguousarray(table[a:b]).tobytes()
+        place = f"{a}:{b}".encode() if where is None else where[a:b].tobytes()
+        fps.append(_digest(head, values, place)[:FP_LEN])
     return fps

@@ -197,11 +197,19 @@ def make_sow_record(
     shuffle: bool | int,
     labels: dict[str, Any],
     farmer_kind: str | None,
+    unsaved_fn: tuple[str, str] | None = None,
 ) -> SowRecord:
-    """Decide the batches of ``combos`` and fingerprint them."""
+    """Decide the batches of ``combos`` and fingerprint them.
+
+    ``unsaved_fn`` is the ``(fingerprint, name)`` of a function that is not at
+    hand (``fn`` None): the one a crop sown with ``save_fn=False`` was sown
+    with, which growers give.
+    """
     n = combos.size
     bounds = choose_bounds(n, batchsize, num_batches)
     fn_fp = fpr.function_fingerprint(fn)
+    if fn is None and unsaved_fn is not None:
+        fn_fp = unsaved_fn[0]
     salt = fpr.constants_fingerprint(constants) + fn_fp
     if kind == "grid":
         hashes = [fpr.dimension_hashes(v) for v in combos.values]
@@ -227,7 +235,7 @@ def make_sow_record(
         order=order,
         fingerprints=fps,
         fn_fingerprint=fn_fp,
-        fn_name=_qualified_name(fn),
+        fn_name=unsaved_fn[1] if fn is None and unsaved_fn else _qualified_name(fn),
         fn_saved=fn_saved,
         labels=labels,
         farmer_kind=farmer_kind,
@@ -349,6 +357,7 @@ def sow(
         shuffle=shuffle,
         labels=labels,
         farmer_kind=farmer_kind,
+        unsaved_fn=(inherit.fn_fingerprint, inherit.fn_name) if inherit else None,
     )
     write_sow(layout, record, fn)
     keep = {(k, fp) for k, fp in enumerate(record.fingerprints, 1)}
