@@ -1,5 +1,9 @@
 """Growing: claim a batch, compute it, write its result, release the claim.
 
+The results of fast batches are written together (one file, hard-linked under
+each batch's result name) once :data:`GROUP_MAX_BATCHES` wait or the first of
+them is :data:`GROUP_MAX_SECONDS` old; a slow batch is written at once.
+
 This is the grow path: it imports numpy, cloudpickle and the engine only,
 never xarray, pandas or plotting.
 """
