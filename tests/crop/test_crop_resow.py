@@ -198,3 +198,29 @@ def test_a_batch_of_the_same_combos_elsewhere_in_the_grid_is_not_reused_there(
     got = np.array(crop.reap(), dtype=float).reshape(-1)
     ys = new.get("y", [0])
     assert got.tolist() == [10 * x + y for x in new["x"] for y in ys]
+
+
+PAUSED = SOURCE.replace(
+    "    return 10 * x + y", "    time.sleep(0.01)\n    return 10 * x + y"
+)
+PAUSED = PAUSED.replace("import os\n", "import os\nimport time\n")
+
+
+def test_sowing_again_while_growers_work_never_reaps_their_old_results(tmp_path):
+    from grower_procs import finish, start_cli, wait_for
+
+    log = tmp_path / "log"
+    crop = make(tmp_path, PAUSED, batchsize=1)
+    first = {"x": list(range(10)), "y": [5, 6, 7]}
+    crop.sow_combos(first, constants={"log": str(log)})
+    growers = [start_cli(crop.location) for _ in range(2)]
+    try:
+        wait_for(lambda: len(crop.completed_results()) >= 3, what="some results")
+        second = {"x": list(range(5, 15)), "y": [5, 6, 7]}  # half moved, half new
+        crop.sow_combos(second, constants={"log": str(log)})
+        ends = finish(growers, timeout=90)
+    finally:
+        finish(growers, timeout=5)
+    assert all(code == 0 for code, _ in ends), ends  # stopped or done: both fine
+    crop.grow()  # whatever the growers left of the second sowing
+    np.testing.assert_array_equal(np.array(crop.reap()), expected(second))
