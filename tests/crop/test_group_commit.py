@@ -18,6 +18,7 @@ from grower_procs import by_value, finish, start_cli, temporaries, wait_for
 import xsweep
 from xsweep import atomic
 from xsweep.crop import grow as grow_module
+from xsweep.crop.store import ResultStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -105,3 +106,18 @@ def test_write_linked_makes_each_name_whole_and_keeps_existing_ones(tmp_path):
     assert {names[i].read_bytes() for i in (0, 1, 3)} == {b"ours" * 1000}
     assert len({names[i].stat().st_ino for i in (0, 1, 3)}) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b0", "b1", "b2", "b3"]
+
+
+def test_a_name_replaced_after_its_group_was_read_is_read_afresh(tmp_path, monkeypatch):
+    monkeypatch.setattr(grow_module, "GROUP_MAX_SECONDS", 60.0)
+    crop = xsweep.Crop(fn=add, name="replaced", parent_dir=tmp_path, batchsize=1)
+    crop.sow_combos({"x": [1, 2], "y": [3]})
+    crop.grow_missing()
+    sow = crop._read_sow()
+    fp1, fp2 = sow.fingerprint(1), sow.fingerprint(2)
+    reader = ResultStore(crop.layout)
+    assert reader.read(1, fp1)["batch_id"] == 1  # reads the group, keeps batch 2
+    newer = dict(ResultStore(crop.layout).read(2, fp2))
+    newer["provenance"] = [*newer["provenance"], {"note": "rewritten"}]
+    ResultStore(crop.layout).write(newer)  # batch 2's name: a file of its own now
+    assert reader.read(2, fp2)["provenance"][-1] == {"note": "rewritten"}

@@ -164,17 +164,24 @@ def read(path: Path, kind: str | None = None) -> Any:
     return loads(blob, path, kind)
 
 
-def read_tagged(path: Path | str, kinds: tuple[str, ...]) -> tuple[str, Any, int]:
-    """Read a record that may be of any of ``kinds``: its kind, data and inode.
+def read_tagged(
+    path: Path | str, kinds: tuple[str, ...]
+) -> tuple[str, Any, tuple[int, ...]]:
+    """Read a record that may be of any of ``kinds``: its kind, data and identity.
 
-    The inode tells whether two names are links to one file (see
-    :func:`write_linked`).
+    The identity (see :func:`identity`) tells whether another name is a link
+    to the same file (see :func:`write_linked`).
     """
     with open(path, "rb", buffering=0) as f:
         blob = f.readall()
-        inode = os.fstat(f.fileno()).st_ino
+        ident = identity(os.fstat(f.fileno()))
     kind, data = loads(blob, path, kinds, tagged=True)
-    return kind, data, inode
+    return kind, data, ident
+
+
+def identity(st: os.stat_result) -> tuple[int, ...]:
+    """Device, inode, size and modification time: one file, not a reused inode."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def read_if_exists(path: Path, kind: str | None = None) -> Any | None:

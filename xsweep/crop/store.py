@@ -50,9 +50,9 @@ class ResultStore:
         self._compacts: tuple[Path, ...] = ()
         self._compact_index: dict[Key, Path] = {}
         self._compact_data: dict[Path, dict] = {}
-        # the records of the group file read last, with its inode
+        # the records of the group file read last, with its identity
         self._group: dict[Key, dict] = {}
-        self._group_inode: int | None = None
+        self._group_ident: tuple[int, ...] | None = None
 
     # ------------------------------------------------------------ queries
     def _index_compacts(self, compacts: list[Path]) -> None:
@@ -112,15 +112,15 @@ class ResultStore:
         group come from memory, after a ``stat`` proving that their names
         still link to the same file.
         """
-        if key in self._group and os.stat(path).st_ino == self._group_inode:
+        if key in self._group and records.identity(os.stat(path)) == self._group_ident:
             return self._group[key]
         try:
-            kind, data, inode = records.read_tagged(path, ("result", "group"))
+            kind, data, ident = records.read_tagged(path, ("result", "group"))
         except FileFormatError as e:
             raise _shared_hint(e, path) from e.__cause__
         if kind == "result":
             return data
-        self._group, self._group_inode = data["results"], inode
+        self._group, self._group_ident = data["results"], ident
         try:
             return self._group[key]
         except KeyError:
