@@ -7,6 +7,7 @@ Usage::
     xsweep reap CROP [--allow-incomplete] [--output FILE] [--wait [--timeout S]]
     xsweep retry CROP
     xsweep clean CROP [--all --yes]
+    xsweep compact CROP
 
 ``CROP`` is the crop's directory, or ``--name N [--parent-dir D]``.
 
@@ -79,6 +80,7 @@ SUBCOMMANDS: list[str] = [
     "reap",
     "retry",
     "clean",
+    "compact",
     "submit",
 ]
 

@@ -383,7 +383,16 @@ class Crop(CropQueries, ClusterMethods):
         )  # fmt: skip
 
     def compact(self) -> int:
-        """Merge every result file into one (atomically); how many results."""
+        """Merge every result file into one (atomically); how many results.
+
+        Refused while a grower holds a live claim: it might miss a moved
+        result and grow its batch again.
+        """
+        if busy := self.status().claimed:
+            raise CropError(
+                f"{busy} batch(es) of {self.location} are being grown (live "
+                "claims): compact once the growers have finished."
+            )
         sow = self._read_sow()
         keep = {(k, fp) for k, fp in enumerate(sow.fingerprints, 1)}
         return ResultStore(self._layout).compact(keep)
