@@ -1,7 +1,8 @@
 """Invariant 3 across hosts, for real: a grower on another host (its own UTS
-namespace, so its own hostname) keeps its claim with its heartbeat; killed, its
-claim cannot be proved dead from here, so it is taken over only once its
-heartbeat is older than the timeout, and then at once."""
+namespace, so its own hostname) keeps its claim with its heartbeat, and
+``xsweep clean`` here never removes what it holds; killed, its claim cannot be
+proved dead from here, so it is taken over only once its heartbeat is older
+than the timeout, and then at once."""
 
 from __future__ import annotations
 
@@ -43,21 +44,57 @@ def other_host_can_run() -> bool:
     return probe.returncode == 0
 
 
-def test_a_killed_growers_claim_on_another_host_waits_for_its_heartbeat(tmp_path):
+def start_remote(crop: xsweep.Crop, gate: Path) -> subprocess.Popen:
+    """Grow batch 1 as host ``xsweep-elsewhere``; return once it computes."""
     if not other_host_can_run():
         pytest.skip("needs root and unshare --uts to run a grower as another host")
-    gate = tmp_path / "gate"
-    gate.touch()
-    crop = xsweep.Crop(fn=by_value(SOURCE, "gated"), name="far", parent_dir=tmp_path)
-    crop.sow_combos({"x": [1, 2]}, constants={"gate": str(gate)})
     grow = f"{PY} -m xsweep grow -q {crop.location} 1 --heartbeat-timeout {TIMEOUT}"
     remote = subprocess.Popen(
         ["unshare", "--uts", "sh", "-c", f"hostname xsweep-elsewhere && exec {grow}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for(Path(f"{gate}.entered").exists, what="the remote grower at work")
+    except BaseException:
+        kill(remote)
+        raise
+    return remote
+
+
+def sow_gated(tmp_path: Path) -> tuple[xsweep.Crop, Path]:
+    gate = tmp_path / "gate"
+    gate.touch()
+    crop = xsweep.Crop(fn=by_value(SOURCE, "gated"), name="far", parent_dir=tmp_path)
+    crop.sow_combos({"x": [1, 2]}, constants={"gate": str(gate)})
+    return crop, gate
+
+
+def test_clean_never_removes_a_remote_growers_claim_or_card(tmp_path):
+    crop, gate = sow_gated(tmp_path)
+    remote = start_remote(crop, gate)
+    try:
+        held = sorted(os.listdir(crop.layout.claims_dir))
+        start = time.monotonic()
+        while time.monotonic() - start < 1.5 * TIMEOUT:  # older than the timeout
+            done = run_cli("clean", crop.location, "--heartbeat-timeout", str(TIMEOUT))
+            assert done.returncode == 0, done.stderr
+            assert sorted(os.listdir(crop.layout.claims_dir)) == held
+        gate.unlink()
+        _, err = remote.communicate(timeout=60)
+        assert remote.returncode == 0, err
+    finally:
+        gate.unlink(missing_ok=True)
+        if remote.poll() is None:
+            kill(remote)
+    assert crop.completed_results() == (1,) and crop.layout.list_claims() == {}
+
+
+def test_a_killed_growers_claim_on_another_host_waits_for_its_heartbeat(tmp_path):
+    crop, gate = sow_gated(tmp_path)
+    remote = start_remote(crop, gate)
+    try:
         (claim,) = crop.layout.list_claims().values()
         assert (read_claim(claim) or {}).get("host") == "xsweep-elsewhere"
         # alive: its heartbeat keeps the claim fresh well past the timeout
