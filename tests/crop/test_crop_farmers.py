@@ -104,6 +104,24 @@ def test_harvester_crop_merges_into_its_file(tmp_path):
     xr.testing.assert_allclose(_data(full["s"]), _data(expected["s"]))
 
 
+def test_a_harvester_crop_reaped_without_its_harvester_says_nothing_merged(tmp_path):
+    path = tmp_path / "harvest.nc"
+    harvester = xsweep.Harvester(make_runner(), data_name=path)
+    harvester.harvest_combos({"x": [1], "y": [0.5, 1.5]})
+    crop = harvester.Crop(name="lost", parent_dir=tmp_path)
+    crop.sow_combos({"x": [2, 3], "y": [0.5, 1.5]})
+    crop.grow()
+    crop.layout.farmer_file.unlink()  # the saved Harvester is gone
+    by_name = Crop(name="lost", parent_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"sown by a Harvester.*not merged"):
+        ds = by_name.reap()
+    assert ds["s"].shape == (2, 2)  # the result itself is returned (and kept)
+    xr.testing.assert_equal(Crop(name="lost", parent_dir=tmp_path).reap(), ds)
+    from xsweep import netcdf
+
+    assert netcdf.load_dataset(path)["x"].values.tolist() == [1]  # not merged
+
+
 def test_sampler_crop_reaps_rows_of_samples(tmp_path):
     sampler = xsweep.Sampler(make_runner(), default_combos={"x": [1, 2, 3], "y": [0.5]})
     crop = sampler.Crop(parent_dir=tmp_path, batchsize=4)

@@ -157,7 +157,8 @@ def test_without_its_sampler_a_crop_still_reaps_rows_but_merges_nowhere(tmp_path
         crop.sow_samples(4, combos={"x": [2], "y": [0.5, 1.5]}, seed=2)
     crop.grow_missing()
 
-    df = xsweep.Crop(name="alone", parent_dir=tmp_path).reap()
+    with pytest.warns(UserWarning, match="not merged into the Sampler's file"):
+        df = xsweep.Crop(name="alone", parent_dir=tmp_path).reap()
 
     assert isinstance(df, pd.DataFrame) and list(df.columns) == ["x", "y", "p", "v"]
     np.testing.assert_allclose(df["p"], df["x"] * df["y"])

@@ -237,6 +237,24 @@ def load_reaped(layout: CropLayout) -> Any | None:
     return None if data is None else data["result"]
 
 
+#: farmers that keep what is reaped in a file of their own
+MERGING_FARMERS = ("Harvester", "Sampler")
+
+
+def warn_unmerged(layout: CropLayout, kind: str) -> None:
+    """Say that a crop sown by a Harvester or Sampler is reaped without it."""
+    import warnings
+
+    warnings.warn(
+        f"the crop at {layout.location} was sown by a {kind}, but it is reaped "
+        f"without it ({layout.farmer_file} is missing): the result is returned "
+        f"and kept in the crop directory, not merged into the {kind}'s file. "
+        f"Merge it with your {kind}: {kind.lower()}.Crop(name=..., "
+        "parent_dir=...).reap().",
+        stacklevel=4,
+    )
+
+
 def load_farmer(layout: CropLayout) -> Any:
     """The Runner, Harvester or Sampler saved with the crop at sow time."""
     import pickle
@@ -299,6 +317,8 @@ def reap_sown(
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
         farmer = load_farmer(layout)
+    if farmer is None and sow.farmer_kind in MERGING_FARMERS and sync:
+        warn_unmerged(layout, sow.farmer_kind)
     labels = None
     if farmer is not None and hasattr(farmer, "var_names"):
         labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
