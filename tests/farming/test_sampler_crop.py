@@ -199,3 +199,16 @@ def test_rows_changed_since_a_partial_reap_are_appended_to_not_overwritten(tmp_p
     assert len(full) == 6
     pd.testing.assert_frame_equal(data(full.iloc[:3]), data(edited))
     assert full["p"].iloc[3:].tolist() == [0.5, 1.0, 6.0]
+
+
+def test_a_sampler_crop_reopened_by_name_sows_repeated_cases_again(tmp_path):
+    sampler = make_sampler(tmp_path / "samples.pkl")
+    sampler.Crop(name="again", parent_dir=tmp_path).sow_samples(
+        3, combos={"x": [2], "y": [0.5, 1.5]}, seed=1
+    )
+    reopened = xsweep.Crop(name="again", parent_dir=tmp_path)  # no Sampler at hand
+    reopened.sow_cases(["x", "y"], [(2, 0.5), (2, 0.5), (3, 1.5)])  # repeats
+    reopened.grow_missing()
+    df = reopened.reap()
+    assert list(zip(df["x"], df["y"], strict=True)) == [(2, 0.5), (2, 0.5), (3, 1.5)]
+    np.testing.assert_allclose(df["p"], df["x"] * df["y"])

@@ -7,7 +7,6 @@ this module is light (numpy only): a grow process never pays for xarray.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -20,14 +19,15 @@ from .entry import grow, load_crops  # the module-level xyzpy API
 from .grow import Grower, GrowReport
 from .layout import CropLayout
 from .queries import CropQueries
-from .sow import Samples, SowRecord, read_sow
+from .sow import SowRecord, read_sow
+from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
 
 
-class Crop(CropQueries, ClusterMethods):
+class Crop(SowMethods, CropQueries, ClusterMethods):
     """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
 
     Parameters
@@ -150,128 +150,6 @@ class Crop(CropQueries, ClusterMethods):
         if self._sow is None or stamp != self._sow_stamp:
             self._sow, self._sow_stamp = read_sow(self._layout), stamp
         return self._sow
-
-    # ---------------------------------------------------------------- sow
-    def sow_combos(
-        self,
-        combos: Any,
-        constants: dict | None = None,
-        *,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
-        """Sow a grid of combos: write what to grow, in one file.
-
-        Re-sowing is safe: results of batches whose combos, constants and
-        function are unchanged are kept; all others are removed (never reaped
-        under the new labels).
-
-        Parameters
-        ----------
-        combos : dict or sequence of (name, values)
-            The values of each function argument to sweep over.
-        constants : dict, optional
-            Further arguments, the same for every combo.
-        batchsize, num_batches, shuffle : optional
-            Override the crop's batching settings for this sowing.
-        verbosity : int, optional
-            Print what was sown (and removed) if > 0.
-        """
-        from ..combos import parse_combos
-
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("grid", parse_combos(combos), constants, *opts)
-
-    def sow_cases(
-        self,
-        fn_args: str | Iterable[str],
-        cases: Iterable,
-        constants: dict | None = None,
-        *,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
-        """Sow explicit cases (tuples of values for ``fn_args``).
-
-        Parameters
-        ----------
-        fn_args : str or sequence of str
-            The argument names of each case.
-        cases : iterable
-            One tuple of values per case (a Sampler's cases may repeat).
-        constants, batchsize, num_batches, shuffle, verbosity
-            As for :meth:`sow_combos`.
-        """
-        from ..combos import parse_cases
-
-        if getattr(self.farmer, "reap_to_df", False):  # rows, which may repeat
-            single = isinstance(fn_args, str)
-            names = [fn_args] if single else list(fn_args)
-            cases = Samples(names, [(c,) if single else tuple(c) for c in cases])
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
-
-    def sow_samples(
-        self, n: int, combos: Any = None, constants: dict | None = None, **kwargs: Any
-    ) -> None:
-        """Sow ``n`` random samples drawn by the crop's Sampler.
-
-        Parameters
-        ----------
-        n : int
-            How many samples.
-        combos : dict, optional
-            What to sample each argument from (default: the Sampler's).
-        constants : dict, optional
-            Further arguments, the same for every sample.
-        **kwargs
-            ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
-        """
-        draw = getattr(self.farmer, "gen_cases_fnargs", None)
-        if draw is None:
-            raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
-        fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
-        self.sow_cases(fn_args, cases, constants, **kwargs)
-
-    def _sow_grid(
-        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
-    ) -> None:
-        from ..errors import FileFormatError
-        from .sow import sow
-
-        old = None
-        if self._autoload and self._fn is None and self.farmer is None:
-            with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
-                old = self._read_sow(missing_ok=True)
-        fn = self.fn if old is not None else self._fn  # the sown one, if saved
-        if batchsize is None and num_batches is None:  # else those given alone
-            batchsize, num_batches = self._batching
-        record, removed = sow(
-            self._layout,
-            kind,
-            combos,
-            fn=fn,
-            farmer=self.farmer,
-            constants=constants,
-            save_fn=self.save_fn,
-            batchsize=batchsize,
-            num_batches=num_batches,
-            shuffle=self.shuffle if shuffle is None else shuffle,
-            inherit=old,
-        )
-        self._sow, self._sow_stamp = None, None
-        self.batchsize, self.num_batches = record.batchsize, record.num_batches
-        if verbosity:
-            kept = len(self.completed_results())
-            print(
-                f"sowed {int(record.bounds[-1])} combos in {record.num_batches} "
-                f"batches to {self.location}; kept {kept} results, removed "
-                f"{removed} stale ones"
-            )
 
     # --------------------------------------------------------------- grow
     def _grower(self, fn: Callable | None = None) -> Grower:

@@ -1,0 +1,165 @@
+"""Sowing: the half of :class:`~xsweep.crop.crop.Crop` that writes what to grow."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CropError
+from .sow import Samples
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .layout import CropLayout
+    from .sow import SowRecord
+
+
+class SowMethods:
+    """Sowing methods, mixed into :class:`~xsweep.crop.crop.Crop`.
+
+    They need the crop's settings (``farmer``, ``save_fn``, ``shuffle``,
+    batching, ``_autoload``, ``_fn``, ``fn``), ``_layout`` and ``_read_sow``.
+    """
+
+    farmer: Any
+    save_fn: bool
+    shuffle: bool | int
+    batchsize: int | None
+    num_batches: int | None
+    location: str
+    _layout: CropLayout
+    _autoload: bool
+    _fn: Callable | None
+    _batching: tuple[int | None, int | None]
+    _sow: SowRecord | None
+    _sow_stamp: Any
+
+    def sow_combos(
+        self,
+        combos: Any,
+        constants: dict | None = None,
+        *,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int | None = None,
+        verbosity: int = 0,
+    ) -> None:
+        """Sow a grid of combos: write what to grow, in one file.
+
+        Re-sowing is safe: results of batches whose combos, constants and
+        function are unchanged are kept; all others are removed (never reaped
+        under the new labels).
+
+        Parameters
+        ----------
+        combos : dict or sequence of (name, values)
+            The values of each function argument to sweep over.
+        constants : dict, optional
+            Further arguments, the same for every combo.
+        batchsize, num_batches, shuffle : optional
+            Override the crop's batching settings for this sowing.
+        verbosity : int, optional
+            Print what was sown (and removed) if > 0.
+        """
+        from ..combos import parse_combos
+
+        opts = (batchsize, num_batches, shuffle, verbosity)
+        self._sow_grid("grid", parse_combos(combos), constants, *opts)
+
+    def sow_cases(
+        self,
+        fn_args: str | Iterable[str],
+        cases: Iterable,
+        constants: dict | None = None,
+        *,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        shuffle: bool | int | None = None,
+        verbosity: int = 0,
+    ) -> None:
+        """Sow explicit cases (tuples of values for ``fn_args``).
+
+        Parameters
+        ----------
+        fn_args : str or sequence of str
+            The argument names of each case.
+        cases : iterable
+            One tuple of values per case (a Sampler's cases may repeat).
+        constants, batchsize, num_batches, shuffle, verbosity
+            As for :meth:`sow_combos`.
+        """
+        from ..combos import parse_cases
+
+        if self._reaps_rows():  # rows, which may repeat
+            single = isinstance(fn_args, str)
+            names = [fn_args] if single else list(fn_args)
+            cases = Samples(names, [(c,) if single else tuple(c) for c in cases])
+        opts = (batchsize, num_batches, shuffle, verbosity)
+        self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
+
+    def _reaps_rows(self) -> bool:
+        """Whether this crop reaps rows (a Sampler's, also one reopened by name)."""
+        if self.farmer is not None:
+            return bool(getattr(self.farmer, "reap_to_df", False))
+        sown = self._read_sow(missing_ok=True)
+        return bool(sown is not None and sown.labels.get("reap_to_df"))
+
+    def sow_samples(
+        self, n: int, combos: Any = None, constants: dict | None = None, **kwargs: Any
+    ) -> None:
+        """Sow ``n`` random samples drawn by the crop's Sampler.
+
+        Parameters
+        ----------
+        n : int
+            How many samples.
+        combos : dict, optional
+            What to sample each argument from (default: the Sampler's).
+        constants : dict, optional
+            Further arguments, the same for every sample.
+        **kwargs
+            ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
+        """
+        draw = getattr(self.farmer, "gen_cases_fnargs", None)
+        if draw is None:
+            raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
+        fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
+        self.sow_cases(fn_args, cases, constants, **kwargs)
+
+    def _sow_grid(
+        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
+    ) -> None:
+        from ..errors import FileFormatError
+        from .sow import sow
+
+        old = None
+        if self._autoload and self._fn is None and self.farmer is None:
+            with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
+                old = self._read_sow(missing_ok=True)
+        fn = self.fn if old is not None else self._fn  # the sown one, if saved
+        if batchsize is None and num_batches is None:  # else those given alone
+            batchsize, num_batches = self._batching
+        record, removed = sow(
+            self._layout,
+            kind,
+            combos,
+            fn=fn,
+            farmer=self.farmer,
+            constants=constants,
+            save_fn=self.save_fn,
+            batchsize=batchsize,
+            num_batches=num_batches,
+            shuffle=self.shuffle if shuffle is None else shuffle,
+            inherit=old,
+        )
+        self._sow, self._sow_stamp = None, None
+        self.batchsize, self.num_batches = record.batchsize, record.num_batches
+        if verbosity:
+            kept = len(self.completed_results())
+            print(
+                f"sowed {int(record.bounds[-1])} combos in {record.num_batches} "
+                f"batches to {self.location}; kept {kept} results, removed "
+                f"{removed} stale ones"
+            )
