@@ -90,7 +90,8 @@ class HolderCard:
         self.inode: int | None = None
         self._touched = -1e9
 
-    def _write(self) -> None:
+    def write(self) -> None:
+        """Write the card (again, if it was removed from under us)."""
         info = this_process()
         info["token"] = self.token
         write_bytes(self.path, json.dumps(info).encode(), fsync=False)
@@ -100,18 +101,14 @@ class HolderCard:
     def fresh(self) -> str:
         """The card's path, written or refreshed if need be."""
         if self.inode is None:
-            self._write()
+            self.write()
         elif time.monotonic() - self._touched > 1.0:
             try:
                 os.utime(self.path)
                 self._touched = time.monotonic()
             except FileNotFoundError:  # removed (by a clean on another host?)
-                self._write()
+                self.write()
         return self.path
-
-    def rewrite(self) -> None:
-        """Write the card again (it was removed from under us)."""
-        self._write()
 
     def remove(self) -> None:
         """Remove the card (claims linked to it stay valid)."""
@@ -153,8 +150,8 @@ def try_claim(path: str | os.PathLike) -> str | None:
     except FileNotFoundError:
         if not os.path.isdir(card.directory):
             raise  # the claims directory is gone
-        card.rewrite()  # the card was removed meanwhile
-        won = link_exclusive(card.fresh(), path, card.inode)
+        card.write()  # the card was removed meanwhile
+        won = link_exclusive(card.path, path, card.inode)
     return card.token if won else None
 
 

@@ -266,7 +266,8 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         Refused while a grower holds a live claim: it might miss a moved
         result and grow its batch again.
         """
-        if busy := self.status().claimed:
+        held = self._layout.list_claims().values()
+        if busy := sum(not claims.is_stale(p, self.heartbeat_timeout) for p in held):
             raise CropError(
                 f"{busy} batch(es) of {self.location} are being grown (live "
                 "claims): compact once the growers have finished."

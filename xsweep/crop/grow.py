@@ -196,9 +196,12 @@ class Grower:
         pending: list[_Pending] = []
         lock = threading.Lock()
 
-        def commit_due() -> None:
+        def commit_due() -> None:  # enough waiting results, or the first too old
             with lock:
-                if pending and time.monotonic() - pending[0].since >= GROUP_MAX_SECONDS:
+                if pending and (
+                    len(pending) >= GROUP_MAX_BATCHES
+                    or time.monotonic() - pending[0].since >= GROUP_MAX_SECONDS
+                ):
                     self._commit(pending, report)
 
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
@@ -213,8 +216,6 @@ class Grower:
                     continue
                 with lock:
                     pending.append(entry)
-                    if len(pending) >= GROUP_MAX_BATCHES:
-                        self._commit(pending, report)
                 commit_due()
             with lock:
                 self._commit(pending, report)

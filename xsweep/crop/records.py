@@ -159,13 +159,11 @@ def read(path: Path, kind: str | None = None) -> Any:
     FileFormatError
         If the file is truncated, garbled or of an unknown version.
     """
-    with open(path, "rb", buffering=0) as f:
-        blob = f.readall()
-    return loads(blob, path, kind)
+    return read_tagged(path, kind)[1]
 
 
 def read_tagged(
-    path: Path | str, kinds: tuple[str, ...]
+    path: Path | str, kinds: str | tuple[str, ...] | None
 ) -> tuple[str, Any, tuple[int, ...]]:
     """Read a record that may be of any of ``kinds``: its kind, data and identity.
 

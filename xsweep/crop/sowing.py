@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CropError
+from ..errors import CropError, FileFormatError
 from .sow import Samples
 
 if TYPE_CHECKING:
@@ -99,11 +99,20 @@ class SowMethods:
         opts = (batchsize, num_batches, shuffle, verbosity)
         self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
 
+    def _inherited_sow(self) -> SowRecord | None:
+        """The sowing a crop opened by name alone carries on (its function,
+        labels, batching), if it was sown and ``autoload`` is on."""
+        if not self._autoload or self._fn is not None or self.farmer is not None:
+            return None
+        with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
+            return self._read_sow(missing_ok=True)
+        return None
+
     def _reaps_rows(self) -> bool:
         """Whether this crop reaps rows (a Sampler's, also one reopened by name)."""
         if self.farmer is not None:
             return bool(getattr(self.farmer, "reap_to_df", False))
-        sown = self._read_sow(missing_ok=True)
+        sown = self._inherited_sow()
         return bool(sown is not None and sown.labels.get("reap_to_df"))
 
     def sow_samples(
@@ -131,13 +140,9 @@ class SowMethods:
     def _sow_grid(
         self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
     ) -> None:
-        from ..errors import FileFormatError
         from .sow import sow
 
-        old = None
-        if self._autoload and self._fn is None and self.farmer is None:
-            with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
-                old = self._read_sow(missing_ok=True)
+        old = self._inherited_sow()
         fn = self.fn if old is not None else self._fn  # the sown one, if saved
         if batchsize is None and num_batches is None:  # else those given alone
             batchsize, num_batches = self._batching

@@ -13,6 +13,9 @@ from typing import Any
 class CropMaker:
     """Mixin giving a farmer xyzpy's ``.Crop(...)`` constructor."""
 
+    def _check_labels(self) -> None:
+        """Raise if this farmer cannot label results (a Sampler needs var_names)."""
+
     def Crop(
         self,
         name: str | None = None,
@@ -27,10 +30,12 @@ class CropMaker:
 
         Parameters are those of :class:`~xsweep.Crop`; its function and labels
         come from here, and a Harvester's (or Sampler's) reaped results merge
-        into it.
+        into it. A Sampler's crop is sown with ``crop.sow_samples(n,
+        seed=...)`` (or ``sow_cases``) and reaps its rows as a DataFrame.
         """
         from ..crop.crop import Crop
 
+        self._check_labels()
         return Crop(
             farmer=self,
             name=name,

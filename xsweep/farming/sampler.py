@@ -182,29 +182,8 @@ class Sampler(CropMaker):
         else:
             self._full_df = combine(self.full_df)
 
-    def Crop(
-        self,
-        name: str | None = None,
-        parent_dir: Any = None,
-        save_fn: bool | None = None,
-        batchsize: int | None = None,
-        num_batches: int | None = None,
-        shuffle: bool | int = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A :class:`~xsweep.Crop` of samples, with this Sampler as its farmer.
-
-        Parameters are those of :meth:`Runner.Crop <xsweep.Runner.Crop>`. Sow
-        with ``crop.sow_samples(n, seed=...)`` (or ``crop.sow_cases``), grow
-        as any crop; ``crop.reap()`` returns the rows (arguments, then
-        outputs) as a DataFrame and merges them into ``full_df`` and the file.
-        """
-        self._check_var_names()
-        return super().Crop(
-            name, parent_dir, save_fn, batchsize, num_batches, shuffle, **kwargs
-        )
-
-    def _check_var_names(self) -> None:
+    def _check_labels(self) -> None:
+        """Raise unless the runner names its outputs (one column each)."""
         if self.runner.var_names is None:
             raise InvalidCombosError(
                 "a Sampler needs var_names (one column per output); functions "
@@ -263,7 +242,7 @@ class Sampler(CropMaker):
         return self.last_df
 
     def _run(self, fn_args, rows, settings) -> pd.DataFrame:
-        self._check_var_names()
+        self._check_labels()
         runner = self.runner
         samples = Samples(fn_args, rows)
         start = labelling.utc_now()
