@@ -9,25 +9,13 @@ import pytest
 import xarray as xr
 from schedulers._sweep import expected, make_crop, provenance
 
-distributed = pytest.importorskip("dask.distributed")
-
 pytestmark = pytest.mark.dask
 
 
-def test_grow_missing_on_a_local_dask_cluster(tmp_path):
+def test_grow_missing_on_a_local_dask_cluster(tmp_path, dask_client):
     crop = make_crop(tmp_path)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=":0",  # None still binds 8787 (its http server)
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        worker_pids = set(client.run(os.getpid).values())
-        report = crop.grow_missing(executor=client)
+    worker_pids = set(dask_client.run(os.getpid).values())
+    report = crop.grow_missing(executor=dask_client)
     assert sorted(report.grown) == [1, 2, 3, 4, 5, 6]
     assert crop.missing_results() == ()
     writers = {provenance(crop, batch)[0]["pid"] for batch in range(1, 7)}

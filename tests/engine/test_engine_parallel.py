@@ -82,19 +82,8 @@ def test_trivial_sweeps_stay_in_this_process():
 
 
 @pytest.mark.dask
-def test_dask_local_cluster_equals_sequential(sequential):
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=":0",  # None still binds 8787 (its http server)
-            processes=True,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        check_same(sweep(executor=client, in_process_below=0), sequential)
+def test_dask_local_cluster_equals_sequential(sequential, dask_client):
+    check_same(sweep(executor=dask_client, in_process_below=0), sequential)
 
 
 def test_progress_bar_counts_every_combo(capsys):
@@ -109,30 +98,27 @@ def die_on_3(i, parent):
     return i
 
 
-def test_a_dead_worker_raises_worker_error():
-    pool = concurrent.futures.ProcessPoolExecutor(2)
-    with pool as executor, pytest.raises(WorkerError, match=r"could not run combos"):
-        run(
+def run_with_a_dying_worker(**options):
+    """Run ``die_on_3`` over 8 combos in tasks of 2 on a 2-process pool."""
+    with concurrent.futures.ProcessPoolExecutor(2) as executor:
+        return run(
             die_on_3,
             {"i": range(8)},
             constants={"parent": os.getpid()},
             executor=executor,
             in_process_below=0,
             chunksize=2,
+            **options,
         )
+
+
+def test_a_dead_worker_raises_worker_error():
+    with pytest.raises(WorkerError, match=r"could not run combos"):
+        run_with_a_dying_worker()
 
 
 def test_record_keeps_finished_work_when_a_worker_dies():
-    with concurrent.futures.ProcessPoolExecutor(2) as executor:
-        buffer = run(
-            die_on_3,
-            {"i": range(8)},
-            constants={"parent": os.getpid()},
-            executor=executor,
-            in_process_below=0,
-            chunksize=2,
-            on_error="record",
-        )
+    buffer = run_with_a_dying_worker(on_error="record")
     failed = {f.index for f in buffer.failures}
     assert {2, 3} <= failed and set(buffer.missing) == failed
     done = [i for i in range(8) if i not in failed]
