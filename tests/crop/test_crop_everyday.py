@@ -58,7 +58,7 @@ def test_grow_takes_a_batch_number_as_a_string_from_argv(tmp_path):
 
 def test_a_crop_sown_without_a_function_is_refused_at_sow_time(tmp_path):
     crop = Crop(name="nothing", parent_dir=tmp_path)
-    with pytest.raises(CropError, match="no function to sow with.*Crop\\(fn="):
+    with pytest.raises(CropError, match=r"no function to sow with.*Crop\(fn="):
         crop.sow_combos({"x": [1, 2]})
     assert not crop.is_prepared()
     with pytest.raises(CropError, match="no function"):

@@ -193,9 +193,7 @@ def reap_crop(
 
 def _writable(layout: CropLayout) -> bool:
     """Whether this process may write the crop directory; warns if not."""
-    if os.access(layout.location, os.W_OK) and os.access(
-        layout.results_dir, os.W_OK
-    ):
+    if os.access(layout.location, os.W_OK) and os.access(layout.results_dir, os.W_OK):
         return True
     import warnings
 
