@@ -49,7 +49,7 @@ def grow(location: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(not XSWEEP.exists(), reason="no xsweep console script")
 def test_the_console_script_imports_from_where_the_crop_was_sown(tmp_path, sown):
-    project, location = sown
+    _, location = sown
     done = grow(location, cwd=tmp_path)  # not the project directory
     assert done.returncode == 0, done.stderr
     assert "grew 3 batch(es)" in done.stdout
