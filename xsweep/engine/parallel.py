@@ -99,15 +99,61 @@ def load_exception(data: Any) -> BaseException | None:
     return cloudpickle.loads(data)
 
 
-def local_executor(num_workers: int) -> Any:
+#: environment variables setting the number of threads of numerical libraries
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def default_threads(num_workers: int) -> int:
+    """Threads per worker so that ``num_workers`` x threads fits the usable CPUs.
+
+    ``max(1, usable CPUs // num_workers)``.
+    """
+    return max(1, default_num_workers() // max(1, num_workers))
+
+
+def thread_env(num_threads: int | None, num_workers: int) -> dict[str, str]:
+    """The :data:`THREAD_VARS` of a worker: ``num_threads`` each, or by default
+    :func:`default_threads`, but then not those already set in this process."""
+    if num_threads is not None:
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        return dict.fromkeys(THREAD_VARS, str(num_threads))
+    value = str(default_threads(num_workers))
+    return {k: value for k in THREAD_VARS if k not in os.environ}
+
+
+def local_executor(num_workers: int, num_threads: int | None = None) -> Any:
     """A warm, reusable pool of ``num_workers`` local worker processes (loky).
 
     Loky pickles with cloudpickle (functions defined in ``__main__`` or a
-    notebook work) and keeps its workers alive between sweeps.
+    notebook work) and keeps its workers alive between sweeps. Each worker's
+    numerical libraries get :func:`thread_env` threads (set before they load).
     """
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=num_workers, reuse=True)
+    env = thread_env(num_threads, num_workers)
+    return get_reusable_executor(max_workers=num_workers, reuse="auto", env=env)
+
+
+def stop_local_executor(executor: Any, grace: float = 5.0) -> None:
+    """Kill the workers of a local pool now and wait for them (at most ``grace``
+    seconds); the next run starts a new pool."""
+    workers = list(getattr(executor, "_processes", {}).values())
+    with contextlib.suppress(Exception):
+        executor.shutdown(wait=False, kill_workers=True)
+    for worker in workers:  # the pool's manager thread kills them too, later
+        with contextlib.suppress(Exception):
+            worker.kill()
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.join(grace)
 
 
 def default_num_workers() -> int:
