@@ -25,6 +25,7 @@ LAYERS = {
     "provenance_record": 3,
     "file_engines": 3,
     "manage": 3,
+    "ncwrite": 3,
     "frames": 3,
     "crop": 4,
     "farming": 5,

@@ -30,6 +30,7 @@ from . import provenance_record
 from .atomic import PathLike, atomic_path
 from .errors import FileFormatError, MergeConflictError
 from .file_engines import PICKLE_ENGINE, check_engine, load_pickled, save_pickled
+from .ncwrite import write_plain
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -125,6 +126,9 @@ def _encode(ds: xr.Dataset) -> xr.Dataset:
     for name in ds.variables:
         ds[name].attrs = _encode_attrs(ds[name].attrs)
     ds.attrs = _encode_attrs(provenance_record.to_attrs(ds))
+    ds.encoding = {
+        k: v for k, v in ds.encoding.items() if k != provenance_record.PROVENANCE_KEY
+    }  # now an attribute
     return ds
 
 
@@ -183,7 +187,9 @@ def save_dataset(
         return save_pickled(ds, path)
     encoded = _encode(ds)
     with atomic_path(path) as tmp:
-        encoded.to_netcdf(tmp, engine=engine)
+        # numbers and strings in memory: written directly (no dask imports)
+        if engine != "netcdf4" or not write_plain(encoded, tmp):
+            encoded.to_netcdf(tmp, engine=engine)
 
 
 def load_dataset(
