@@ -100,10 +100,9 @@ def run(
         Threads of the numerical libraries (OMP, MKL, OpenBLAS, vecLib,
         numexpr, numba) in each local worker. Default: the usable CPUs
         divided by the number of workers (at least 1), for the variables not
-        already set in this process. With local workers only.
-
-    SIGTERM (at its default action) or Ctrl-C stops local workers at once
-    (:mod:`xsweep.engine.stopping`): none is left computing behind.
+        already set in this process. With local workers only. SIGTERM or
+        Ctrl-C stops local workers at once (:mod:`xsweep.engine.stopping`):
+        none is left computing behind.
 
     Returns
     -------
