@@ -166,6 +166,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         batch_ids: int | Iterable[int] | None = None,
         *,
         fn: Callable | None = None,
+        wait: bool = True,
     ) -> GrowReport:
         """Grow batches in this process (by default: claim and grow all missing).
 
@@ -178,13 +179,19 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             Which batches (from 1).
         fn : callable, optional
             The function, if not saved with the crop (checked against it).
+        wait : bool, optional
+            Before returning, watch batches held by other growers whose
+            heartbeat has not been seen to move, and take over those whose
+            claims go stale (at most about one heartbeat timeout; a live
+            holder is recognised within one heartbeat interval). False
+            returns at once, leaving them to their holders.
         """
         grower = self._grower(fn)
         if batch_ids is None:
-            return grower.pull()
+            return grower.pull(wait=wait)
         if isinstance(batch_ids, int):
             batch_ids = [batch_ids]
-        return grower.grow(batch_ids)
+        return grower.grow(batch_ids, wait=wait)
 
     def grow_missing(
         self, num_workers: int | None = None, executor: Any = None, *,
