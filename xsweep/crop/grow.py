@@ -22,10 +22,13 @@ from typing import Any
 
 from ..errors import CropReapedError, FileSystemError
 from . import claims, records
+from .grow_report import GrowReport
 from .layout import CropLayout
 from .provenance import this_process
 from .sow import SowRecord
 from .store import ResultStore
+
+__all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
 from .supervised import Stopped, Supervision, Supervisor
 
 #: results of fast batches are written together, at most this many per file
@@ -73,43 +76,6 @@ class _Flusher:
         self._stopped.set()
         if self._thread is not None:
             self._thread.join()
-
-
-@dataclass
-class GrowReport:
-    """What one grow call did.
-
-    Attributes
-    ----------
-    grown : list of int
-        Batches computed by this call.
-    skipped : list of int
-        Batches that already had a result.
-    held : list of int
-        Batches claimed by another live grower.
-    failed_combos : int
-        Combos that raised in the batches grown here.
-    discarded : list of int
-        Batches computed here whose result was dropped: this grower had lost
-        its claim (paused past the heartbeat timeout, its claim was taken
-        over) or another grower's result was written first. Each is done,
-        by the result written first.
-    """
-
-    grown: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    held: list[int] = field(default_factory=list)
-    failed_combos: int = 0
-    discarded: list[int] = field(default_factory=list)
-
-    def merge(self, other: GrowReport) -> GrowReport:
-        """Add another report's counts to this one."""
-        self.grown += other.grown
-        self.skipped += other.skipped
-        self.held += other.held
-        self.failed_combos += other.failed_combos
-        self.discarded += other.discarded
-        return self
 
 
 class Grower:
@@ -356,41 +322,10 @@ class Grower:
             pending.clear()
 
     def _take_over(self, report: GrowReport, start: int) -> None:
-        """Watch the claims of batches held by others (``report.held[start:]``).
+        """Watch batches held by others; see :func:`~.takeover.take_over`."""
+        from .takeover import take_over
 
-        A batch whose claim goes away, or whose holder is provably dead, or
-        whose heartbeat does not move for the heartbeat timeout is claimed and
-        grown here; one whose holder is seen beating is left to it (it stays
-        in ``report.held``); one grown meanwhile is ``skipped``. So a grower
-        does not leave work behind a dead or frozen holder whose claim is not
-        stale yet, and waits at most about one heartbeat interval for a live
-        one, or one timeout for a dead one.
-        """
-        watching = list(dict.fromkeys(report.held[start:]))
-        del report.held[start:]
-        poll = min(1.0, claims.beat_interval(self.timeout) / 2)
-        while watching:
-            for bid in list(watching):
-                fp = self.sow.fingerprint(bid)
-                claim = self.layout.claim_path(bid, fp)
-                if self.store.exists(bid, fp):
-                    report.skipped.append(bid)
-                    watching.remove(bid)
-                    continue
-                state = claims.claim_state(claim, self.timeout)
-                if state in (claims.ALIVE, claims.OURS):
-                    report.held.append(bid)
-                    watching.remove(bid)
-                elif state in (claims.GONE, claims.DEAD, claims.STALE):
-                    mine = GrowReport()
-                    self._grow_each([bid], mine, precheck=True)
-                    report.merge(mine)
-                    watching.remove(bid)
-                    if mine.held:  # taken by another grower first: watch it
-                        del report.held[-len(mine.held) :]
-                        watching.append(bid)
-            if watching:
-                time.sleep(poll)
+        take_over(self, report, start)
 
     def retry_batch(self, batch_id: int, report: GrowReport) -> None:
         """Rerun only the failed combos of a batch, keeping the rest."""
@@ -484,7 +419,9 @@ class Grower:
             return i % 16 != 15 or self._sow_stamp() == stamp
 
         try:
-            self._grow_each(todo, report, precheck=False, keep_going=still_sown)
+            self._grow_each(
+                todo, report, precheck=False, keep_going=still_sown, wait=wait
+            )
         finally:
             self.close()
         return report
