@@ -1,0 +1,77 @@
+"""Growing with local workers: one thread per worker here, each with its child.
+
+Each worker is a :class:`~xsweep.crop.grow.Grower` pulling batches in a thread
+of this process, its function running in a supervised child process (see
+:mod:`xsweep.crop.supervised`). Claims, heartbeats and writes stay here, so:
+
+- SIGTERM (with its default action) or Ctrl-C stops every worker within
+  seconds: children are killed, finished results written, claims released,
+  and no process is left behind;
+- a combo that kills its worker's process is a failure of that combo; the
+  worker goes on with a new child.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from .grow import GrowReport
+from .supervised import Stopped, Supervision
+
+#: seconds the workers get to write and release once told to stop
+STOP_GRACE = 10.0
+
+
+def grow_locally(crop: Any, supervisions: list[Supervision]) -> GrowReport:
+    """Grow the missing batches of ``crop`` with one worker per supervision."""
+    from .sigterm import released_on_sigterm
+
+    growers = [crop._grower(supervision=s) for s in supervisions]
+    reports = [GrowReport() for _ in growers]
+    errors: list[BaseException] = []
+    done = [threading.Event() for _ in growers]
+
+    def work(k: int) -> None:
+        try:
+            growers[k].pull(reports[k])
+        except Stopped:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+            for g in growers:  # one worker's error stops them all
+                g.abort()
+        finally:
+            done[k].set()
+
+    threads = [
+        threading.Thread(target=work, args=(k,), name=f"xsweep-worker-{k}")
+        for k in range(len(growers))
+    ]
+    with released_on_sigterm():
+        try:
+            for t in threads:
+                t.start()
+            for event in done:
+                # not Thread.join: a signal interrupting it can mark a running
+                # thread as stopped (Python 3.11), and the process would exit
+                # under it
+                while not event.wait(0.2):
+                    pass
+        except BaseException:  # SIGTERM (Terminated), Ctrl-C: stop the workers
+            for g in growers:
+                g.abort()
+            deadline = time.monotonic() + STOP_GRACE
+            for event in done:
+                event.wait(max(0.0, deadline - time.monotonic()))
+            raise
+    for t in threads:
+        t.join()
+    real = [e for e in errors if not isinstance(e, Stopped)]
+    if real:
+        raise real[0]
+    report = GrowReport()
+    for r in reports:
+        report.merge(r)
+    return report
