@@ -152,7 +152,7 @@ def test_a_changed_function_drops_its_results_unless_asked(tmp_path):
     changed.grow_missing()
     ds = changed.reap(clean_up=False)
     assert ds["z"].values.tolist() == [[105, 107], [205, 207], [305, 307]]
-    assert "crop_code_versions" not in ds.attrs
+    assert "crop_code_versions" not in xsweep.provenance(ds)
     # back to the first code, keeping the results of the second, as asked
     first = runner(log).Crop(name="code", parent_dir=tmp_path)
     summary = first.sow_combos({"x": [1, 2, 3, 4], "y": [5, 7]}, keep_old_code=True)
@@ -160,7 +160,7 @@ def test_a_changed_function_drops_its_results_unless_asked(tmp_path):
     first.grow_missing()
     ds = first.reap()
     assert ds["z"].values.tolist() == [[105, 107], [205, 207], [305, 307], [45, 47]]
-    versions = ds.attrs["crop_code_versions"]
+    versions = xsweep.provenance(ds)["crop_code_versions"]
     assert ": 6 combos" in versions and ": 2 combos" in versions
     assert sum(runs(log).values()) == 6 + 6 + 2
 
@@ -179,7 +179,7 @@ def test_retry_failed_with_a_fix_keeps_other_results_and_names_both_codes(tmp_pa
     assert sum(counts.values()) == 8  # nothing else again
     ds = crop.reap()
     assert ds["z"].values.tolist() == [[125, 127], [135, 137], [145, 147]]
-    versions = ds.attrs["crop_code_versions"]
+    versions = xsweep.provenance(ds)["crop_code_versions"]
     assert ": 4 combos" in versions and ": 2 combos" in versions
     with pytest.raises(CropError, match="nothing for retry_failed"):
         done = runner(log).Crop(name="ok", parent_dir=tmp_path)
