@@ -19,14 +19,25 @@ from .parallel import (
     executor_size,
     load_exception,
     local_executor,
+    local_pool_is_warm,
+    note_pool_answered,
+    stop_local_executor,
 )
 from .progress import Progress
 from .sequential import run_range
+from .stopping import stopping_workers
 from .validate import check_signature
 
-#: Below this estimated total time (seconds) a sweep runs in this process even
-#: when workers were asked for: dispatching would cost more than it saves.
+#: Below this estimated time (seconds) for the combos left, a sweep runs in
+#: this process even when workers were asked for: dispatching would cost more
+#: than it saves.
 IN_PROCESS_BELOW = 0.1
+#: The same when the local worker pool is cold (its workers not started, or
+#: idle past their timeout): starting them costs this process tens of
+#: milliseconds (importing loky, spawning) and, on a machine with few cores,
+#: a share of the CPU while they start (each imports python, numpy and
+#: cloudpickle); only longer sweeps win it back.
+COLD_POOL_BELOW = 0.5
 #: How long to run combos in this process to estimate their cost.
 PROBE_SECONDS = 0.01
 
@@ -56,6 +67,7 @@ def run(
     chunksize: int | None = None,
     in_process_below: float | None = None,
     desc: str | None = None,
+    num_threads: int | None = None,
 ) -> OutputBuffer:
     """Run ``fn`` over every combo and collect the results in numpy arrays.
 
@@ -86,19 +98,32 @@ def run(
         Combos per task sent to workers (default: guided sizes).
     in_process_below : float, optional
         With workers, combos are first run here for ~10 ms to estimate their
-        cost; if the whole sweep is estimated to take less than this many
-        seconds (default :data:`IN_PROCESS_BELOW`), it finishes here instead
+        cost; if the rest is estimated to take less than this many seconds
+        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`
+        when the local pool must be started first), it finishes here instead
         of paying for dispatch; and while a cold local pool starts, this
         process runs combos too. ``0`` skips both: every combo is sent to
         the workers.
     desc : str, optional
         Label of the progress bar.
+    num_threads : int, optional
+        Threads of the numerical libraries (OMP, MKL, OpenBLAS, vecLib,
+        numexpr, numba) in each local worker. Default: the usable CPUs
+        divided by the number of workers (at least 1), for the variables not
+        already set in this process. With local workers only. SIGTERM or
+        Ctrl-C stops local workers at once (:mod:`xsweep.engine.stopping`):
+        none is left computing behind.
 
     Returns
     -------
     OutputBuffer
         The results, with ``.arrays``, ``.failures`` and ``.missing``.
     """
+    if num_threads is not None and executor is not None:
+        raise ValueError(
+            "num_threads= sets the threads of local workers (num_workers=); "
+            "set them in the executor's own workers instead"
+        )
     if not isinstance(combos, (Grid, Cases)):
         combos = parse_combos(combos)
     if on_error not in ("raise", "record"):
@@ -116,13 +141,18 @@ def run(
         else:
             if threshold > 0:
                 sweep.here(combos.size, budget=PROBE_SECONDS)
-            if threshold > 0 and sweep.estimate() < threshold:
+                if executor is None and not local_pool_is_warm(workers):
+                    threshold = max(threshold, COLD_POOL_BELOW)
+            if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:
-                help_start = executor is None and threshold > 0
-                if executor is None:
-                    executor = local_executor(workers)
-                sweep.dispatch(executor, workers, chunksize, help_start)
+                local = executor is None
+                if local:
+                    pool = local_executor(workers, num_threads)
+                    with stopping_workers(lambda: stop_local_executor(pool)):
+                        sweep.dispatch(pool, workers, chunksize, threshold > 0)
+                else:
+                    sweep.dispatch(executor, workers, chunksize, False)
     return buffer
 
 
@@ -147,9 +177,9 @@ class _Sweep:
         """Measured seconds per combo so far."""
         return self.seconds / self.position if self.position else 0.0
 
-    def estimate(self) -> float:
-        """Estimated seconds to run every combo in this process."""
-        return self.per_combo() * self.combos.size
+    def estimate_left(self) -> float:
+        """Estimated seconds to run the combos not run yet in this process."""
+        return self.per_combo() * (self.combos.size - self.position)
 
     def _put(self, block: Any) -> None:
         self.buffer.put_block(block.start, block)
@@ -226,6 +256,8 @@ class _Sweep:
 
         try:
             for block, exc, span in dispatch.run(chunks, 2 * workers, helper):
+                if dispatch.answered and help_start:
+                    note_pool_answered(executor)
                 if block is None:
                     block = self._lost(span, exc, mode)
                 elif mode == "stop" and block.failures:
@@ -236,4 +268,6 @@ class _Sweep:
                 self._put(block)
         finally:
             dispatch.cancel()
+            if help_start and not dispatch.answered:
+                note_pool_answered(executor, hello=dispatch.hello)
         self.position = self.combos.size
