@@ -96,6 +96,9 @@ def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
             raise
         try:
             raw = os.read(fd, 1 << 16)
+            info = _parse(raw)
+            if info.get("token") and "beat" in info:
+                return info, (raw,)
             st = os.fstat(fd)
         except OSError as e:
             if e.errno == errno.ESTALE and attempt == 0:
@@ -103,9 +106,6 @@ def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
             raise
         finally:
             os.close(fd)
-        info = _parse(raw)
-        if info.get("token") and "beat" in info:
-            return info, (raw,)
         return info, (raw, st.st_size, st.st_mtime_ns)
     return None  # pragma: no cover
 
