@@ -19,6 +19,7 @@ LAYERS = {
     "errors": 0,
     "atomic": 0,
     "combos": 1,
+    "combos_mixed": 1,
     "engine": 2,
     "labelling": 3,
     "netcdf": 3,

@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "combo_runner_to_ds": "xsweep.farming.runner",
     "case_runner": "xsweep.farming.runner",
     "case_runner_to_ds": "xsweep.farming.runner",
+    "combo_runner_to_df": "xsweep.farming.runner",
+    "case_runner_to_df": "xsweep.farming.runner",
+    "results_to_ds": "xsweep.farming.runner",
     # farming objects
     "Runner": "xsweep.farming.runner",
     "label": "xsweep.farming.runner",

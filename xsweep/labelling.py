@@ -103,6 +103,8 @@ def failures_from_attrs(ds: xr.Dataset) -> list[dict]:
 def _nan_capable(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "biu":
         return values.astype(np.float64)
+    if values.dtype.kind in "US":  # strings: None marks a gap, never "nan"
+        return values.astype(object)
     return values
 
 

@@ -130,18 +130,20 @@ def to_raw(buffer: Any, sow: SowRecord) -> Any:
     """Results without labels, as xyzpy gives them: nested tuples over the grid."""
     array = buffer.arrays[None]
     if array.dtype.kind != "O":
-        return _nest(array, len(sow.combos.shape))
-    return _nest(array, array.ndim)
+        return nest(array, len(sow.combos.shape))
+    return nest(array, array.ndim)
 
 
-def _nest(array: np.ndarray, depth: int) -> Any:
+def nest(array: np.ndarray, depth: int) -> Any:
     if depth == 0:
+        if not isinstance(array, np.ndarray):  # an element of an object array
+            return array
         return (
             array.item()
             if array.ndim == 0 and array.dtype.kind != "O"
             else (array[()] if array.ndim == 0 else array)
         )
-    return tuple(_nest(array[i], depth - 1) for i in range(array.shape[0]))
+    return tuple(nest(array[i], depth - 1) for i in range(array.shape[0]))
 
 
 def reap_crop(

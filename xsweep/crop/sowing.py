@@ -41,6 +41,7 @@ class SowMethods:
         combos: Any,
         constants: dict | None = None,
         *,
+        cases: Any = None,
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
@@ -54,10 +55,13 @@ class SowMethods:
 
         Parameters
         ----------
-        combos : dict or sequence of (name, values)
+        combos : dict, sequence of (name, values), or one (name, values) pair
             The values of each function argument to sweep over.
         constants : dict, optional
             Further arguments, the same for every combo.
+        cases : sequence of dict, optional
+            Grow every combination of ``combos`` at each of these cases
+            (sown as explicit cases).
         batchsize, num_batches, shuffle : optional
             Override the crop's batching settings for this sowing.
         verbosity : int, optional
@@ -66,6 +70,12 @@ class SowMethods:
         from ..combos import parse_combos
 
         opts = (batchsize, num_batches, shuffle, verbosity)
+        if cases is not None:  # xyzpy's mix: every combo at each case
+            from ..combos_mixed import mix_cases_and_combos
+
+            mixed = mix_cases_and_combos(cases, combos)
+            self._sow_grid("cases", mixed, constants, *opts)
+            return
         self._sow_grid("grid", parse_combos(combos), constants, *opts)
 
     def sow_cases(
