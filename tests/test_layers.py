@@ -43,6 +43,9 @@ ALLOWED_UPWARD = {
     # Crop.gen_cluster_script / Crop.grow_cluster are xyzpy's API on the Crop;
     # they hand the crop to the scheduler layer.
     ("crop", "schedulers"),
+    # Crop.reap_combos_to_ds is xyzpy's API on the Crop: it labels the reaped
+    # results with a Runner built from the labels it is given.
+    ("crop", "farming"),
 }
 
 

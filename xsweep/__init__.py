@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "Crop": "xsweep.crop.crop",
     "grow": "xsweep.crop.crop",
     "load_crops": "xsweep.crop.crop",
+    "parse_crop_details": "xsweep.crop.crop",
     # looking at results
     "plot": "xsweep.plot",
     "provenance": "xsweep.provenance_record",

@@ -90,6 +90,16 @@ def fill_buffer(
     return buffer, missing, provs
 
 
+def check_anything_grown(crop: Any) -> None:
+    """Raise unless at least one batch has a result (a partial reap needs one
+    to know what a result looks like)."""
+    if not crop.completed_results():
+        raise CropError(
+            f"no batch of {crop.location} has a result yet: nothing to reap. "
+            "Grow batches first (crop.grow_missing(), or `xsweep grow`)."
+        )
+
+
 def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
     """Raise unless every combo has a result."""
     if missing:
@@ -136,7 +146,7 @@ def to_raw(buffer: Any, sow: SowRecord) -> Any:
 
 def nest(array: np.ndarray, depth: int) -> Any:
     if depth == 0:
-        if not isinstance(array, np.ndarray):  # an element of an object array
+        if not isinstance(array, (np.ndarray, np.generic)):  # an object element
             return array
         return (
             array.item()
@@ -344,6 +354,8 @@ def reap_sown(
             wait_for_results(
                 progress.counting(lambda: len(crop.missing_results())), timeout
             )
+    if allow_incomplete:
+        check_anything_grown(crop)
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
         farmer = load_farmer(layout)

@@ -23,7 +23,7 @@ class SowMethods:
     batching, ``_autoload``, ``_fn``, ``fn``), ``_layout`` and ``_read_sow``.
     """
 
-    farmer: Any
+    _farmer: Any
     save_fn: bool
     shuffle: bool | int
     batchsize: int | None
@@ -116,7 +116,7 @@ class SowMethods:
     def _inherited_sow(self) -> SowRecord | None:
         """The sowing a crop opened by name alone carries on (its function,
         labels, batching), if it was sown and ``autoload`` is on."""
-        if not self._autoload or self._fn is not None or self.farmer is not None:
+        if not self._autoload or self._fn is not None or self._farmer is not None:
             return None
         with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
             return self._read_sow(missing_ok=True)
@@ -124,8 +124,8 @@ class SowMethods:
 
     def _reaps_rows(self) -> bool:
         """Whether this crop reaps rows (a Sampler's, also one reopened by name)."""
-        if self.farmer is not None:
-            return bool(getattr(self.farmer, "reap_to_df", False))
+        if self._farmer is not None:
+            return bool(getattr(self._farmer, "reap_to_df", False))
         sown = self._inherited_sow()
         return bool(sown is not None and sown.labels.get("reap_to_df"))
 
@@ -145,7 +145,7 @@ class SowMethods:
         **kwargs
             ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
         """
-        draw = getattr(self.farmer, "gen_cases_fnargs", None)
+        draw = getattr(self._farmer, "gen_cases_fnargs", None)
         if draw is None:
             raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
         fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
@@ -165,7 +165,7 @@ class SowMethods:
             kind,
             combos,
             fn=fn,
-            farmer=self.farmer,
+            farmer=self._farmer,
             constants=constants,
             save_fn=self.save_fn,
             batchsize=batchsize,

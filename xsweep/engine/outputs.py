@@ -303,7 +303,10 @@ class OutputBuffer:
         out = {}
         lacking = self.num_missing > 0
         for key, array in self._data.items():
-            if lacking and missing_value(array.dtype) is None:
+            if lacking and array.dtype.kind == "O":  # objects (tuples, Datasets)
+                array = array.copy()  # their gaps: None, never a stale value
+                self._flat(array)[~self._done] = None
+            elif lacking and missing_value(array.dtype) is None:
                 array = array.astype(np.float64)
                 self._flat(array)[~self._done] = np.nan
             out[key] = array
