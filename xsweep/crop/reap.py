@@ -91,8 +91,8 @@ def fill_buffer(
 
 
 def check_anything_grown(crop: Any) -> None:
-    """Raise unless at least one batch has a result (a partial reap needs one
-    to know what a result looks like)."""
+    """Raise unless at least one batch has a result (a partial reap of
+    unlabelled results needs one to know what a result looks like)."""
     if not crop.completed_results():
         raise CropError(
             f"no batch of {crop.location} has a result yet: nothing to reap. "
@@ -354,8 +354,6 @@ def reap_sown(
             wait_for_results(
                 progress.counting(lambda: len(crop.missing_results())), timeout
             )
-    if allow_incomplete:
-        check_anything_grown(crop)
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
         farmer = load_farmer(layout)
@@ -367,6 +365,8 @@ def reap_sown(
         labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
     elif sow.farmer_kind:
         labels = sow.labels
+    if allow_incomplete and (labels is None or labels.get("var_names") is None):
+        check_anything_grown(crop)  # raw results: their shape is unknown yet
     return reap_crop(
         layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
         clean_up=clean_up, overwrite=overwrite, sync=sync,
