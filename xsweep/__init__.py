@@ -27,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "combo_runner_to_df": "xsweep.farming.runner",
     "case_runner_to_df": "xsweep.farming.runner",
     "results_to_ds": "xsweep.farming.runner",
+    "find_missing_cases": "xsweep.farming.missing",
+    "is_case_missing": "xsweep.farming.missing",
+    "parse_into_cases": "xsweep.farming.missing",
     # farming objects
     "Runner": "xsweep.farming.runner",
     "label": "xsweep.farming.runner",

@@ -32,6 +32,7 @@ def buffer_to_frame(
     var_names: Sequence[str],
     attrs: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    constants: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """A filled :class:`~xsweep.engine.OutputBuffer` as one row per combo.
 
@@ -47,6 +48,10 @@ def buffer_to_frame(
         The frame's ``attrs``.
     provenance : mapping, optional
         The provenance record, kept as ``attrs["xsweep_provenance"]``.
+    constants : mapping, optional
+        Constants with a single (scalar) value get a column each, after the
+        arguments (as in xyzpy), so rows sampled with other constants stay
+        distinguishable.
 
     Returns
     -------
@@ -59,6 +64,9 @@ def buffer_to_frame(
     data: dict[str, Any] = {}
     for k, name in enumerate(combos.names):
         data[name] = column([row[k] for row in rows])
+    for name, value in (constants or {}).items():
+        if name not in data and np.ndim(value) == 0:
+            data[name] = np.full(len(rows), value)
     outer = len(combos.shape)
     for name in var_names:
         values = buffer.arrays[name]

@@ -253,8 +253,9 @@ def label(
 
         var_names = labels.get("var_names") or ()
         return buffer_to_frame(
-            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record
-        )
+            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record,
+            constants=labels.get("constants"),
+        )  # fmt: skip
     return labelling.buffer_to_dataset(
         buffer,
         sow.combos,

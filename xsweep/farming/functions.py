@@ -231,6 +231,7 @@ def _label_run(
         d: (var_coords[d] if d in var_coords else np.asarray(constants[d]))
         for dims in var_dims.values()
         for d in dims
+        if d in var_coords or d in constants  # else: sized by the results
     }
     start = labelling.utc_now()
     buffer = _engine_run(
