@@ -50,7 +50,7 @@ def buffer_to_frame(
         The provenance record, kept as ``attrs["xsweep_provenance"]``.
     constants : mapping, optional
         Constants with a single (scalar) value get a column each, after the
-        arguments (as in xyzpy), so rows sampled with other constants stay
+        outputs (as in xyzpy), so rows sampled with other constants stay
         distinguishable.
 
     Returns
@@ -64,14 +64,14 @@ def buffer_to_frame(
     data: dict[str, Any] = {}
     for k, name in enumerate(combos.names):
         data[name] = column([row[k] for row in rows])
-    for name, value in (constants or {}).items():
-        if name not in data and np.ndim(value) == 0:
-            data[name] = np.full(len(rows), value)
     outer = len(combos.shape)
     for name in var_names:
         values = buffer.arrays[name]
         values = values.reshape(combos.size, *values.shape[outer:])
         data[name] = values if values.ndim == 1 else column(list(values))
+    for name, value in (constants or {}).items():
+        if name not in data and np.ndim(value) == 0:
+            data[name] = np.full(len(rows), value)
     df = pd.DataFrame(data)
     df.attrs.update(attrs or {})
     set_provenance(df, dict(provenance or {}))
