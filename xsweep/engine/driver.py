@@ -134,7 +134,13 @@ def run(
                 local = executor is None
                 if local:
                     executor = local_executor(workers)
-                sweep.dispatch(executor, workers, chunksize, local and threshold > 0)
+                help_start = local and threshold > 0
+                # a spare core, or a function that mostly waits: this process
+                # runs chunks too, all along, not only while the pool starts
+                keep_helping = help_start and (
+                    sweep.mostly_waits() or default_num_workers() > workers
+                )
+                sweep.dispatch(executor, workers, chunksize, help_start, keep_helping)
     return buffer
 
 
@@ -154,10 +160,15 @@ class _Sweep:
         self.on_error, self.buffer, self.progress = on_error, buffer, progress
         self.position = 0
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def per_combo(self) -> float:
         """Measured seconds per combo so far."""
         return self.seconds / self.position if self.position else 0.0
+
+    def mostly_waits(self) -> bool:
+        """Whether the combos run here so far used the CPU less than half the time."""
+        return self.seconds > 0 and self.cpu_seconds < 0.5 * self.seconds
 
     def estimate_left(self) -> float:
         """Estimated seconds to run the combos not run yet in this process."""
@@ -180,6 +191,7 @@ class _Sweep:
             size = next_sequential_size(
                 self.position, self.per_combo(), stop - self.position
             )
+            cpu = time.process_time()
             block, _ = run_range(
                 self.fn,
                 self.combos,
@@ -188,6 +200,7 @@ class _Sweep:
                 self.extra,
                 self.on_error,
             )
+            self.cpu_seconds += time.process_time() - cpu
             self._put(block)
             self.position = block.stop
             self.seconds += block.duration
@@ -216,12 +229,18 @@ class _Sweep:
         return Block(start, stop, "empty", [], tuple(range(stop - start)), failures)
 
     def dispatch(
-        self, executor: Any, workers: int, chunksize: int | None, help_start: bool
+        self,
+        executor: Any,
+        workers: int,
+        chunksize: int | None,
+        help_start: bool,
+        keep_helping: bool = False,
     ) -> None:
         """Run the rest of the combos as tasks on ``executor``.
 
         With ``help_start``, this process also runs chunks until the executor
-        answers (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
+        answers, and with ``keep_helping`` whenever no task has finished
+        (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
         """
         if self.position >= self.combos.size:
             return
@@ -237,7 +256,8 @@ class _Sweep:
                 return run_range(self.fn, self.combos, start, stop, self.extra, mode)
 
         try:
-            for block, exc, span in dispatch.run(chunks, 2 * workers, helper):
+            tasks = dispatch.run(chunks, 2 * workers, helper, keep_helping)
+            for block, exc, span in tasks:
                 if dispatch.answered and help_start:
                     note_pool_answered(executor)
                 if block is None:

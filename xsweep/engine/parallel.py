@@ -121,7 +121,10 @@ def local_executor(num_workers: int) -> Any:
     notebook work) and keeps its workers alive between sweeps, here for
     :data:`WORKER_IDLE_TIMEOUT` seconds after their last task.
     """
-    from joblib.externals.loky import get_reusable_executor
+    try:  # the package itself: its workers start faster (they import no joblib)
+        from loky import get_reusable_executor
+    except ImportError:  # the copy inside joblib
+        from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(
         max_workers=num_workers, reuse=True, timeout=WORKER_IDLE_TIMEOUT
@@ -246,6 +249,7 @@ class Dispatch:
         chunks: list[tuple[int, int]],
         in_flight: int,
         helper: Callable[[int, int], tuple[Block, Any]] | None = None,
+        keep_helping: bool = False,
     ) -> Iterator[tuple[Block | None, Any, tuple[int, int]]]:
         """Yield ``(block, exception, (start, stop))`` per chunk as they finish.
 
@@ -258,7 +262,10 @@ class Dispatch:
         itself. A cold pool of workers takes a few hundred milliseconds to
         start; this way that time is spent computing, no work waits in a pool
         that is still starting, and a sweep that finishes before the pool is
-        up never waits for it.
+        up never waits for it. With ``keep_helping`` too, this process goes on
+        running chunks from the end of the queue whenever no task has
+        finished, instead of waiting (for a function that mostly waits, or
+        when a core is free).
         """
         pending = collections.deque(chunks)
         spans: dict[int, tuple[int, int]] = {}
@@ -278,6 +285,10 @@ class Dispatch:
                 self.live.append(self._submit(*span, submitted < in_flight or small))
                 spans[id(self.live[-1])] = span
                 submitted += 1
+            if keep_helping and pending and not any(map(_is_done, self.live)):
+                start, stop = pending.pop()
+                yield (*helper(start, stop), (start, stop))  # type: ignore[misc]
+                continue
             done = {id(h) for h in _wait_any(self.live)}
             for handle in [h for h in self.live if id(h) in done]:  # in order
                 self.live.remove(handle)
