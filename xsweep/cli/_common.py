@@ -17,6 +17,11 @@ EXIT_USAGE = 2
 #: Nothing to do: the crop is not sown or already reaped, or nothing to retry.
 #: (``grow`` with nothing left to grow succeeds: exit code 0.)
 EXIT_NOTHING = 3
+#: The file system or the machine failed, not the input: the crop directory
+#: vanished or was unmounted, a networked file system went away (ENOTCONN,
+#: ESTALE, EIO), the disk or quota is full. Nothing was half-written: run the
+#: command again once the file system is back.
+EXIT_SYSTEM = 4
 #: Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
 EXIT_INTERRUPTED = 130
 #: Terminated by SIGTERM (a time limit, ``scancel``, ``qdel``), 128 + 15.
@@ -43,6 +48,48 @@ def report_error(err: BaseException, *, code: int, debug: bool = False) -> int:
     if not debug and not _expected(err):
         print("xsweep: (run with --debug for the traceback)", file=sys.stderr)
     return code
+
+
+def is_system_error(err: BaseException) -> bool:
+    """Whether ``err`` says the file system failed (exit code 4), not the input."""
+    from ..crop.records import SYSTEM_ERRNOS
+    from ..errors import FileSystemError
+
+    seen = 0
+    while err is not None and seen < 5:
+        if isinstance(err, FileSystemError):
+            return True
+        if isinstance(err, OSError) and err.errno in SYSTEM_ERRNOS:
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
+def emit(text: str) -> None:
+    """Print ``text`` to stdout; a reader that stopped reading (``| head``) is fine.
+
+    On a broken pipe, stdout is pointed at ``/dev/null`` so that Python's
+    flush at exit does not complain either.
+    """
+    try:
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point stdout at ``/dev/null`` (its reader is gone)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _describe(err: BaseException) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from ._common import EXIT_FAILED, EXIT_OK, add_crop_arguments, open_crop
+from ._common import EXIT_FAILED, EXIT_OK, add_crop_arguments, emit, open_crop
 
 HELP = "show pending / claimed / done / failed batches and failed combos"
 DESCRIPTION = (
@@ -31,10 +30,9 @@ def run(args: argparse.Namespace) -> int:
     crop = open_crop(args, reaped_ok=True)
     status = crop.status()
     if args.json:
-        json.dump(status.to_dict(), sys.stdout, indent=2, default=_jsonable)
-        sys.stdout.write("\n")
+        emit(json.dumps(status.to_dict(), indent=2, default=_jsonable))
     else:
-        print(render_text(status))
+        emit(render_text(status))
     return EXIT_FAILED if status.failed_combos else EXIT_OK
 
 

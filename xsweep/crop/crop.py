@@ -170,6 +170,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         batch_ids: int | str | Iterable[int | str] | None = None,
         *,
         fn: Callable | None = None,
+        wait: bool = True,
         supervise: bool = True,
         subprocess: bool = False,
         combo_time_limit: float | None = None,
@@ -191,6 +192,12 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             job array task) is taken as its number.
         fn : callable, optional
             The function, if not saved with the crop (checked against it).
+        wait : bool, optional
+            Before returning, watch batches held by other growers whose
+            heartbeat has not been seen to move, and take over those whose
+            claims go stale (at most about one heartbeat timeout; a live
+            holder is recognised within one heartbeat interval). False
+            returns at once, leaving them to their holders.
         {options}
 
         For this one process, ``affinities`` are all its CPUs and ``gpus`` all
@@ -206,10 +213,10 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         )[0]  # fmt: skip
         grower = self._grower(fn, supervision)
         if batch_ids is None:
-            return grower.pull()
+            return grower.pull(wait=wait)
         if isinstance(batch_ids, (int, str)):
             batch_ids = [batch_ids]
-        return grower.grow([_batch_number(b) for b in batch_ids])
+        return grower.grow([_batch_number(b) for b in batch_ids], wait=wait)
 
     def grow_missing(
         self, num_workers: int | None = None, executor: Any = None, *,
