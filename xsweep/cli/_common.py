@@ -125,6 +125,15 @@ def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directory holding the crop named --name (default: current directory)",
     )
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a directory to import the crop's function from (put first on "
+        "sys.path; may be repeated). The directories it was importable from "
+        "when sown are searched too",
+    )
 
 
 def open_crop(
@@ -152,6 +161,13 @@ def open_crop(
     """
     from ..crop.layout import CropLayout
 
+    if getattr(args, "path", None):
+        from ..crop.import_paths import add_to_sys_path
+
+        missing = [p for p in args.path if not Path(p).is_dir()]
+        if missing:
+            raise CliError(f"--path {missing[0]}: no such directory")
+        add_to_sys_path(args.path, first=True)
     if args.name is not None:
         if args.crop is not None:
             raise CliError("give either CROP or --name/--parent-dir, not both")

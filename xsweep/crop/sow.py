@@ -21,6 +21,7 @@ from ..combos import Cases
 from ..errors import CropError, FileFormatError, InvalidCombosError
 from . import fingerprint as fpr
 from . import records
+from .import_paths import sown_from
 from .layout import CropLayout
 
 #: what a farmer tells about labelling its results (the farmer protocol);
@@ -275,7 +276,11 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
         records.write(
             layout.function_file(record.fn_fingerprint),
             "function",
-            {"pickle": blob, "fingerprint": record.fn_fingerprint},
+            {
+                "pickle": blob,
+                "fingerprint": record.fn_fingerprint,
+                "sys_path": sown_from(fn),  # where its module was importable
+            },
         )
     records.write(layout.sow_file, "sow", record, what="combos and constants")
 

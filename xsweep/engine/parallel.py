@@ -100,6 +100,36 @@ def load_exception(data: Any) -> BaseException | None:
     return cloudpickle.loads(data)
 
 
+#: environment variables setting the number of threads of numerical libraries
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def default_threads(num_workers: int) -> int:
+    """Threads per worker so that ``num_workers`` x threads fits the usable CPUs.
+
+    ``max(1, usable CPUs // num_workers)``.
+    """
+    return max(1, default_num_workers() // max(1, num_workers))
+
+
+def thread_env(num_threads: int | None, num_workers: int) -> dict[str, str]:
+    """The :data:`THREAD_VARS` of a worker: ``num_threads`` each, or by default
+    :func:`default_threads`, but then not those already set in this process."""
+    if num_threads is not None:
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        return dict.fromkeys(THREAD_VARS, str(num_threads))
+    value = str(default_threads(num_workers))
+    return {k: value for k in THREAD_VARS if k not in os.environ}
+
+
 #: Seconds an idle local worker waits for work before it exits (loky's own
 #: default, 10 s, would make most sweeps of an interactive session start cold).
 WORKER_IDLE_TIMEOUT = 300.0
@@ -112,29 +142,37 @@ class _LocalPool:
     answered = False
     last_used = 0.0
     hello: Any = None  # a first task not answered before the last sweep ended
+    env: dict | None = None  # the thread settings its workers started with
 
 
-def local_executor(num_workers: int) -> Any:
+def local_executor(num_workers: int, num_threads: int | None = None) -> Any:
     """A warm, reusable pool of ``num_workers`` local worker processes (loky).
 
     Loky pickles with cloudpickle (functions defined in ``__main__`` or a
     notebook work) and keeps its workers alive between sweeps, here for
-    :data:`WORKER_IDLE_TIMEOUT` seconds after their last task.
+    :data:`WORKER_IDLE_TIMEOUT` seconds after their last task. Each worker's
+    numerical libraries get :func:`thread_env` threads (set before they load;
+    other thread counts start a new pool).
     """
     try:  # the package itself: its workers start faster (they import no joblib)
         from loky import get_reusable_executor
     except ImportError:  # the copy inside joblib
         from joblib.externals.loky import get_reusable_executor
 
+    env = thread_env(num_threads, num_workers)
     executor = get_reusable_executor(
-        max_workers=num_workers, reuse=True, timeout=WORKER_IDLE_TIMEOUT
+        max_workers=num_workers,
+        reuse="auto",  # the same settings (threads): the same warm workers
+        timeout=WORKER_IDLE_TIMEOUT,
+        env=env,
     )
     if executor is not _LocalPool.executor:  # new (or replaced after a crash)
         _LocalPool.executor, _LocalPool.answered = executor, False
+        _LocalPool.hello, _LocalPool.env = None, env
     return executor
 
 
-def local_pool_is_warm(num_workers: int) -> bool:
+def local_pool_is_warm(num_workers: int, num_threads: int | None = None) -> bool:
     """Whether local workers answered lately: a sweep sent to them starts at once.
 
     Not a promise (a worker may have been killed since); a sweep that finds
@@ -147,6 +185,7 @@ def local_pool_is_warm(num_workers: int) -> bool:
         executor is not None
         and _LocalPool.answered
         and getattr(executor, "_max_workers", 0) >= num_workers
+        and _LocalPool.env == thread_env(num_threads, num_workers)
         and time.monotonic() - _LocalPool.last_used < WORKER_IDLE_TIMEOUT / 2
     )
 
@@ -164,6 +203,22 @@ def note_pool_answered(executor: Any, hello: Any = None) -> None:
         return
     _LocalPool.answered, _LocalPool.hello = True, None
     _LocalPool.last_used = time.monotonic()
+
+
+def stop_local_executor(executor: Any, grace: float = 5.0) -> None:
+    """Kill the workers of a local pool now and wait for them (at most ``grace``
+    seconds); the next run starts a new pool."""
+    workers = list(getattr(executor, "_processes", {}).values())
+    if executor is _LocalPool.executor:
+        _LocalPool.executor, _LocalPool.answered, _LocalPool.hello = None, False, None
+    with contextlib.suppress(Exception):
+        executor.shutdown(wait=False, kill_workers=True)
+    for worker in workers:  # the pool's manager thread kills them too, later
+        with contextlib.suppress(Exception):
+            worker.kill()
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.join(grace)
 
 
 def default_num_workers() -> int:
