@@ -50,6 +50,9 @@ class CropStatus:
         Whether a reaped dataset is saved in the crop directory.
     num_combos : int
         Combos sown.
+    kept_combos : int
+        Combos whose result was kept when the crop was sown again (they are
+        in no batch).
     """
 
     name: str
@@ -68,6 +71,7 @@ class CropStatus:
     sown: bool = False
     reaped: bool = False
     num_combos: int = 0
+    kept_combos: int = 0
 
     @property
     def complete(self) -> bool:
@@ -120,7 +124,8 @@ def crop_status(
         return status
     status.sown = True
     status.num_batches = sow.num_batches
-    status.num_combos = int(sow.bounds[-1])
+    status.num_combos = sow.num_combos
+    status.kept_combos = sow.num_kept if sow.kept else 0
     store = ResultStore(layout)
     present, failed = store.snapshot()
     claimed = layout.list_claims()
