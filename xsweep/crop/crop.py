@@ -7,12 +7,13 @@ this module is light (numpy only): a grow process never pays for xarray.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..errors import CropError
+from ..errors import CropError, FileFormatError
 from . import claims
 from .cluster import ClusterMethods
 from .entry import grow, load_crops  # the module-level xyzpy API
@@ -25,11 +26,12 @@ from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
 from .supervised import Supervision
+from .xyzpy_methods import XyzpyMethods, parse_crop_details
 
-__all__ = ["Crop", "CropLayout", "grow", "load_crops"]
+__all__ = ["Crop", "CropLayout", "grow", "load_crops", "parse_crop_details"]
 
 
-class Crop(SowMethods, CropQueries, ClusterMethods):
+class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
     """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
 
     Parameters
@@ -92,7 +94,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         if save_fn and fn is None:
             raise ValueError("save_fn=True but there is no function to save")
         self._fn = fn
-        self.farmer = farmer
+        self._farmer = farmer
         self.name = name
         self._layout = CropLayout.for_name(name, parent_dir)
         self.parent_dir = str(self._layout.location.parent)
@@ -114,6 +116,23 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
                 self.shuffle = sow.asked[2]
 
     # -------------------------------------------------------------- basics
+    @property
+    def farmer(self) -> Any:
+        """The Runner, Harvester or Sampler: the one given, else (for a crop
+        reopened by name) the one saved with the crop when it was sown."""
+        if self._farmer is None and self._autoload and self.is_prepared():
+            from .reap import load_farmer
+
+            sow = self._read_sow(missing_ok=True)
+            if sow is not None and sow.farmer_kind:
+                with contextlib.suppress(FileNotFoundError, FileFormatError):
+                    self._farmer = load_farmer(self._layout)
+        return self._farmer
+
+    @farmer.setter
+    def farmer(self, farmer: Any) -> None:
+        self._farmer = farmer
+
     @property
     def location(self) -> str:
         """The crop directory."""
@@ -161,6 +180,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         fn = fn if fn is not None else self._fn
         if fn is None:
             fn = load_function(self._layout, sow)
+            check_function(fn, sow, self._layout, loaded=True)
         elif sow.fn_fingerprint != "none":
             check_function(fn, sow, self._layout)
         return Grower(self._layout, sow, fn, self.heartbeat_timeout, supervision)
@@ -255,12 +275,51 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         )
 
     def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
-        """Rerun only the combos that failed, keeping every other result."""
+        """Rerun only the combos that failed, keeping every other result.
+
+        Parameters
+        ----------
+        fn : callable, optional
+            The function, if not saved with the crop. A function whose code
+            differs from the one sown is a fix: the crop is sown again with
+            it, keeping the results of the old code for the combos that did
+            not fail (the reaped dataset names both versions in
+            ``crop_code_versions``), and the failed combos are computed with
+            the fix. Combos not grown yet will be grown with the fix too.
+        """
+        sow = self._read_sow()
+        if fn is not None and sow.fn_fingerprint != "none":
+            from .fingerprint import function_fingerprint
+
+            if function_fingerprint(fn) != sow.fn_fingerprint:
+                return self._retry_with_fix(fn, sow)
         grower = self._grower(fn)
         report = GrowReport()
         for bid in self.failed_results():
             grower.retry_batch(bid, report)
         return report
+
+    def _retry_with_fix(self, fn: Callable, sow: SowRecord) -> GrowReport:
+        """Sow again with ``fn``, keeping the old code's results, and grow the
+        batches holding the combos that failed."""
+        failed = sorted({f.index for f in self.failures()})
+        if not failed:
+            raise CropError(
+                f"no combo of the crop at {self.location} failed, so there is "
+                "nothing for retry_failed(fn=...) to fix. To compute every combo "
+                "with the new function, sow again with it (crop.sow_combos(...); "
+                "keep_old_code=True keeps the results of the old one)."
+            )
+        batchsize, num_batches, shuffle = sow.asked
+        self._sow_grid(
+            sow.kind, sow.combos, sow.constants, batchsize, num_batches, shuffle,
+            1, keep_old_code=True, fn=fn, save_fn=sow.fn_saved,
+        )  # fmt: skip
+        self._fn = fn
+        new = self._read_sow()
+        batch_of = new.batch_of_flat()
+        todo = sorted({int(batch_of[i]) for i in failed} - {0})
+        return self._grower(fn).grow(todo)
 
     # --------------------------------------------------------------- reap
     def reap(

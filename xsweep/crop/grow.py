@@ -24,6 +24,7 @@ from ..errors import CropReapedError, FileSystemError
 from . import claims, records
 from .grow_report import GrowReport
 from .layout import CropLayout
+from .result_checks import expected_shapes
 from .sow import SowRecord
 from .store import ResultStore
 
@@ -115,6 +116,8 @@ class Grower(ComputeMixin):
         self.supervision = supervision
         self._supervisor: Supervisor | None = None
         self._aborted = False
+        #: what each combo's outputs must look like to be labelled
+        self._shapes = expected_shapes(sow.labels)
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .provenance import this_process
+from .result_checks import check_blocks
 from .supervised import Stopped, Supervision, Supervisor
 
 
@@ -26,6 +27,7 @@ class ComputeMixin:
     _aborted: bool
     _run: Callable | None
     _per_batch: float | None = None
+    _shapes: Any
 
     def _runner(self) -> Callable:
         """``run(start, stop) -> Block``, the signature checked once, not per run."""
@@ -41,11 +43,14 @@ class ComputeMixin:
 
         def run(start: int, stop: int) -> Any:
             if run_range is not None:
-                return run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
-            return compute_block(
-                self.fn, sow.combos, start, stop, constants=sow.constants,
-                resources=sow.resources, on_error="record",
-            )  # fmt: skip
+                block = run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
+            else:
+                block = compute_block(
+                    self.fn, sow.combos, start, stop, constants=sow.constants,
+                    resources=sow.resources, on_error="record",
+                )  # fmt: skip
+            # a result that cannot be labelled or saved fails its combo, here
+            return check_blocks([block], sow.combos, self._shapes)[0]
 
         return run
 

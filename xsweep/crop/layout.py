@@ -11,6 +11,7 @@ xyzpy uses, so existing habits keep working)::
         results/b<id>.<fp>.xsr       one batch's result
         results/b<id>.<fp>.f<n>.fail marker: that result has n failed combos
         results/compact.<token>.xsc  many batches' results merged into one file
+        results/kept.<sow_id>.xsk    results kept by combo when sown again
         claims/b<id>.<fp>.claim      a grower is working on batch <id>
         claims/holder.tmp-<host>-<pid>-<n>  a grower's holder card (claims link to it)
         reaped.nc / reaped.xsw       the reaped dataset (or raw results)
@@ -37,6 +38,7 @@ _FAIL_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.f(\d+)\.fail$")
 _FUNCTION_RE = re.compile(r"^function\.([0-9a-z]+)\.xsw$")
 _CLAIM_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.claim$")
 _COMPACT_RE = re.compile(r"^compact\.([0-9A-Za-z_-]+)\.xsc$")
+_KEPT_RE = re.compile(r"^kept\.([0-9a-f]+)\.xsk$")
 _CARD_PREFIX = f"holder{TMP_MARK}"
 
 
@@ -123,6 +125,19 @@ class CropLayout:
     def compact_file(self, token: str) -> Path:
         return self.results_dir / f"compact.{token}.xsc"
 
+    def kept_file(self, token: str) -> Path:
+        """The results kept by combo when the crop was sown (token: sow id)."""
+        return self.results_dir / f"kept.{token}.xsk"
+
+    def list_kept(self) -> dict[str, Path]:
+        """Kept files by token."""
+        out = {}
+        for name in _listdir(self._results):
+            m = _KEPT_RE.match(name)
+            if m:
+                out[m.group(1)] = self.results_dir / name
+        return out
+
     def claim_path(self, batch_id: int, fp: str) -> str:
         """:meth:`claim_file` as a string (fast)."""
         return f"{self._claims}/b{batch_id}.{fp}.claim"
@@ -131,6 +146,17 @@ class CropLayout:
         return Path(self.claim_path(batch_id, fp))
 
     # ------------------------------------------------------------ listing
+    def networked(self) -> bool:
+        """Whether the crop is on a file system whose listings may be stale.
+
+        NFS, sshfs, Lustre, GPFS and the like cache directory listings on
+        each client (sshfs's ``dcache_timeout``, NFS's ``acdirmax``): a
+        result written on another host may be missing from a listing here
+        for that long, while looking it up by name finds it.
+        """
+        kind = file_system_type(self.location)
+        return kind is not None and kind not in LOCAL_FILE_SYSTEMS
+
     def make_dirs(self) -> None:
         """Create the crop directory and its sub-directories."""
         for d in (self.location, self.results_dir, self.claims_dir):
@@ -199,6 +225,49 @@ class CropLayout:
                 ):
                     out.append(d / name)
         return out
+
+
+#: file systems whose directory listings are never stale (local ones)
+LOCAL_FILE_SYSTEMS = frozenset(
+    [
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "tmpfs",
+        "ramfs",
+        "zfs",
+        "f2fs",
+        "overlay",
+        "jfs",
+        "reiserfs",
+        "bcachefs",
+        "vfat",
+        "exfat",
+        "ntfs",
+        "ntfs3",
+        "hfsplus",
+        "apfs",
+    ]
+)
+
+
+def file_system_type(path: str | os.PathLike) -> str | None:
+    """The type of the file system holding ``path`` (Linux), if known."""
+    target = os.path.realpath(path)
+    best, kind = "", None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                mount = left.split()[4].replace("\\040", " ")
+                inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best):
+                    best, kind = mount, right.split()[0]
+    except (OSError, IndexError):
+        return None
+    return kind
 
 
 def _listdir(directory: Path) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import CropError, CropTimeoutError, FileFormatError
 from . import records
+from .carry import read_kept
 from .layout import CropLayout
 from .provenance import summarise
 from .sow import SowRecord
@@ -76,6 +77,13 @@ def fill_buffer(
     store = ResultStore(layout)
     present, _ = store.snapshot()
     missing, provs = [], []
+    versions: dict[str, int] = {}
+    for record in read_kept(layout, sow):  # kept by combo, keys checked
+        for block in record["blocks"]:
+            buffer.put_block(block.start, block)
+            fp = record["fn_fingerprint"]
+            versions[fp] = versions.get(fp, 0) + block.size
+        provs.extend(record["provenance"])
     for k, fp in enumerate(sow.fingerprints, 1):
         if (k, fp) not in present:
             missing.append(k)
@@ -84,10 +92,23 @@ def fill_buffer(
         for block in record["blocks"]:
             buffer.put_block(block.start, block)
         provs.extend(record["provenance"])
+        n = int(sow.bounds[k] - sow.bounds[k - 1])
+        versions[sow.fn_fingerprint] = versions.get(sow.fn_fingerprint, 0) + n
+    buffer.code_versions = versions
     if buffer.failures:
         done = buffer.done_mask.reshape(-1)
         buffer.failures[:] = [f for f in buffer.failures if not done[f.index]]
     return buffer, missing, provs
+
+
+def check_anything_grown(crop: Any) -> None:
+    """Raise unless at least one batch has a result (a partial reap of
+    unlabelled results needs one to know what a result looks like)."""
+    if not crop.completed_results():
+        raise CropError(
+            f"no batch of {crop.location} has a result yet: nothing to reap. "
+            "Grow batches first (crop.grow_missing(), or `xsweep grow`)."
+        )
 
 
 def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
@@ -120,6 +141,13 @@ def crop_attrs(sow: SowRecord, missing: list[int], buffer: Any, provs: list) -> 
     attrs = summarise(provs)
     attrs["crop_fn"] = sow.fn_name
     attrs["crop_fn_fingerprint"] = sow.fn_fingerprint
+    versions = getattr(buffer, "code_versions", {})
+    if len(versions) > 1:  # results of older code kept, as asked
+        names = {h["fn_fingerprint"]: h["fn_name"] for h in sow.code_history}
+        attrs["crop_code_versions"] = "; ".join(
+            f"{fp[:12]} ({names.get(fp, '?')}): {n} combos"
+            for fp, n in versions.items()
+        )
     attrs["crop_num_batches"] = sow.num_batches
     attrs["crop_missing_batches"] = len(missing)
     attrs["crop_failed_combos"] = len(buffer.failures)
@@ -130,18 +158,20 @@ def to_raw(buffer: Any, sow: SowRecord) -> Any:
     """Results without labels, as xyzpy gives them: nested tuples over the grid."""
     array = buffer.arrays[None]
     if array.dtype.kind != "O":
-        return _nest(array, len(sow.combos.shape))
-    return _nest(array, array.ndim)
+        return nest(array, len(sow.combos.shape))
+    return nest(array, array.ndim)
 
 
-def _nest(array: np.ndarray, depth: int) -> Any:
+def nest(array: np.ndarray, depth: int) -> Any:
     if depth == 0:
+        if not isinstance(array, (np.ndarray, np.generic)):  # an object element
+            return array
         return (
             array.item()
             if array.ndim == 0 and array.dtype.kind != "O"
             else (array[()] if array.ndim == 0 else array)
         )
-    return tuple(_nest(array[i], depth - 1) for i in range(array.shape[0]))
+    return tuple(nest(array[i], depth - 1) for i in range(array.shape[0]))
 
 
 def reap_crop(
@@ -241,8 +271,9 @@ def label(
 
         var_names = labels.get("var_names") or ()
         return buffer_to_frame(
-            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record
-        )
+            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record,
+            constants=labels.get("constants"),
+        )  # fmt: skip
     return labelling.buffer_to_dataset(
         buffer,
         sow.combos,
@@ -353,6 +384,8 @@ def reap_sown(
         labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
     elif sow.farmer_kind:
         labels = sow.labels
+    if allow_incomplete and (labels is None or labels.get("var_names") is None):
+        check_anything_grown(crop)  # raw results: their shape is unknown yet
     return reap_crop(
         layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
         clean_up=clean_up, overwrite=overwrite, sync=sync,

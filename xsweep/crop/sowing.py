@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from .layout import CropLayout
     from .sow import SowRecord
+    from .sow_crop import SowSummary
 
 
 class SowMethods:
@@ -23,7 +24,7 @@ class SowMethods:
     batching, ``_autoload``, ``_fn``, ``fn``), ``_layout`` and ``_read_sow``.
     """
 
-    farmer: Any
+    _farmer: Any
     save_fn: bool
     shuffle: bool | int
     batchsize: int | None
@@ -41,32 +42,56 @@ class SowMethods:
         combos: Any,
         constants: dict | None = None,
         *,
+        cases: Any = None,
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
+        verbosity: int = 1,
+        keep_old_code: bool = False,
+    ) -> SowSummary:
         """Sow a grid of combos: write what to grow, in one file.
 
-        Re-sowing is safe: results of batches whose combos, constants and
-        function are unchanged are kept; all others are removed (never reaped
-        under the new labels).
+        Sowing again keeps the result of every combo whose values, constants
+        and function are unchanged, wherever it now sits in the grid (values
+        added, removed, reordered, cases instead of a grid), and sows batches
+        over the other combos only. Results of a changed function are dropped,
+        unless ``keep_old_code``. A result is never reaped under another
+        combo's labels.
 
         Parameters
         ----------
-        combos : dict or sequence of (name, values)
+        combos : dict, sequence of (name, values), or one (name, values) pair
             The values of each function argument to sweep over.
         constants : dict, optional
             Further arguments, the same for every combo.
+        cases : sequence of dict, optional
+            Grow every combination of ``combos`` at each of these cases
+            (sown as explicit cases).
         batchsize, num_batches, shuffle : optional
             Override the crop's batching settings for this sowing.
         verbosity : int, optional
-            Print what was sown (and removed) if > 0.
+            Print what was kept, is to compute and was dropped if > 0
+            (default).
+        keep_old_code : bool, optional
+            Also keep the results computed by the function the crop was sown
+            with before, if it changed (for a fix that concerns only combos
+            that failed, say): the reaped dataset then names both versions
+            (``crop_code_versions``). Failed combos are always computed again.
+
+        Returns
+        -------
+        SowSummary
+            ``combos``, ``batches``, ``kept``, ``to_compute`` and ``dropped``.
         """
         from ..combos import parse_combos
 
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("grid", parse_combos(combos), constants, *opts)
+        opts = (batchsize, num_batches, shuffle, verbosity, keep_old_code)
+        if cases is not None:  # xyzpy's mix: every combo at each case
+            from ..combos_mixed import mix_cases_and_combos
+
+            mixed = mix_cases_and_combos(cases, combos)
+            return self._sow_grid("cases", mixed, constants, *opts)
+        return self._sow_grid("grid", parse_combos(combos), constants, *opts)
 
     def sow_cases(
         self,
@@ -77,8 +102,9 @@ class SowMethods:
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
+        verbosity: int = 1,
+        keep_old_code: bool = False,
+    ) -> SowSummary:
         """Sow explicit cases: every form ``Runner.run_cases`` takes.
 
         Parameters
@@ -90,7 +116,12 @@ class SowMethods:
             One tuple of values per case (one value if ``fn_args`` is a str),
             or one ``{name: value}`` dict per case. A Sampler's cases may
             repeat.
-        constants, batchsize, num_batches, shuffle, verbosity
+        constants, batchsize, num_batches, shuffle, verbosity, keep_old_code
+            As for :meth:`sow_combos`.
+
+        Returns
+        -------
+        SowSummary
             As for :meth:`sow_combos`.
         """
         from ..combos import case_rows, parse_cases
@@ -100,13 +131,13 @@ class SowMethods:
             parsed = Samples(names, rows)
         else:
             parsed = parse_cases(names, rows)
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("cases", parsed, constants, *opts)
+        opts = (batchsize, num_batches, shuffle, verbosity, keep_old_code)
+        return self._sow_grid("cases", parsed, constants, *opts)
 
     def _inherited_sow(self) -> SowRecord | None:
         """The sowing a crop opened by name alone carries on (its function,
         labels, batching), if it was sown and ``autoload`` is on."""
-        if not self._autoload or self._fn is not None or self.farmer is not None:
+        if not self._autoload or self._fn is not None or self._farmer is not None:
             return None
         with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
             return self._read_sow(missing_ok=True)
@@ -114,14 +145,14 @@ class SowMethods:
 
     def _reaps_rows(self) -> bool:
         """Whether this crop reaps rows (a Sampler's, also one reopened by name)."""
-        if self.farmer is not None:
-            return bool(getattr(self.farmer, "reap_to_df", False))
+        if self._farmer is not None:
+            return bool(getattr(self._farmer, "reap_to_df", False))
         sown = self._inherited_sow()
         return bool(sown is not None and sown.labels.get("reap_to_df"))
 
     def sow_samples(
         self, n: int, combos: Any = None, constants: dict | None = None, **kwargs: Any
-    ) -> None:
+    ) -> SowSummary:
         """Sow ``n`` random samples drawn by the crop's Sampler.
 
         Parameters
@@ -135,40 +166,39 @@ class SowMethods:
         **kwargs
             ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
         """
-        draw = getattr(self.farmer, "gen_cases_fnargs", None)
+        draw = getattr(self._farmer, "gen_cases_fnargs", None)
         if draw is None:
             raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
         fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
-        self.sow_cases(fn_args, cases, constants, **kwargs)
+        return self.sow_cases(fn_args, cases, constants, **kwargs)
 
     def _sow_grid(
-        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
-    ) -> None:
-        from .sow import sow
+        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity,
+        keep_old_code=False, fn=None, save_fn=None,
+    ) -> SowSummary:  # fmt: skip
+        from .sow_crop import sow
 
         old = self._inherited_sow()
-        fn = self.fn if old is not None else self._fn  # the sown one, if saved
+        if fn is None:
+            fn = self.fn if old is not None else self._fn  # the sown one, if saved
         if batchsize is None and num_batches is None:  # else those given alone
             batchsize, num_batches = self._batching
-        record, removed = sow(
+        record, summary = sow(
             self._layout,
             kind,
             combos,
             fn=fn,
-            farmer=self.farmer,
+            farmer=self._farmer,
             constants=constants,
-            save_fn=self.save_fn,
+            save_fn=self.save_fn if save_fn is None else save_fn,
             batchsize=batchsize,
             num_batches=num_batches,
             shuffle=self.shuffle if shuffle is None else shuffle,
             inherit=old,
+            keep_old_code=keep_old_code,
         )
         self._sow, self._sow_stamp = None, None
         self.batchsize, self.num_batches = record.batchsize, record.num_batches
         if verbosity:
-            kept = len(self.completed_results())
-            print(
-                f"sowed {int(record.bounds[-1])} combos in {record.num_batches} "
-                f"batches to {self.location}; kept {kept} results, removed "
-                f"{removed} stale ones"
-            )
+            print(f"sowed {self.name!r}: {summary}")
+        return summary
