@@ -386,6 +386,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         """Delete the crop directory and everything in it."""
         shutil.rmtree(self._layout.location, ignore_errors=True)
         self._sow, self._sow_stamp = None, None
+        self.batchsize, self.num_batches = None, None  # as sown: nothing now
 
     # ------------------------------------------------------------- display
     def __repr__(self) -> str:
