@@ -136,3 +136,11 @@ def test_crop_growing_takes_xyzpy_settings(tmp_path):
     crop.grow(1, verbosity=2)
     crop.grow_missing(parallel=2, verbosity=1)
     assert crop.reap() == ((1,), (2,), (3,))
+
+
+def test_to_df_gives_rows():
+    df = xyz.combo_runner_to_ds(add3, {"a": [1, 2]}, "s", constants={"b": 0, "c": 0},
+                                to_df=True)  # fmt: skip
+    assert df["s"].tolist() == [1, 2]
+    df = xyz.case_runner_to_ds(add3, ["a", "b", "c"], [(1, 1, 1)], "s", to_df=True)
+    assert df.columns.tolist() == ["a", "b", "c", "s"]
