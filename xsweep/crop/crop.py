@@ -198,6 +198,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         num_threads: int | None = None,
         affinities: Sequence[int] | None = None,
         gpus: Sequence[int] | None = None,
+        verbosity: int = 0,
     ) -> GrowReport:
         """Grow batches here (by default: claim and grow all missing).
 
@@ -221,7 +222,8 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         {options}
 
         For this one process, ``affinities`` are all its CPUs and ``gpus`` all
-        its devices.
+        its devices. ``verbosity`` (xyzpy's) is accepted; what grew is in
+        the returned report.
         """
         if isinstance(affinities, Sequence) and not isinstance(affinities, str):
             affinities = [tuple(affinities)] if affinities else None
@@ -264,12 +266,23 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         **options
             As for :meth:`grow`: supervise, subprocess, combo_time_limit,
             max_deaths; with workers also num_threads, affinities, gpus and
-            gpus_per_task, split between them:
+            gpus_per_task, split between them. xyzpy's ``parallel=True`` (a
+            worker per core; an int: that many) and ``verbosity`` are
+            accepted.
 
         {options}
         """
         from .workers import grow_missing
 
+        parallel = options.pop("parallel", False)  # xyzpy: a worker per core
+        options.pop("verbosity", None)  # xyzpy's; what grew is in the report
+        if parallel and num_workers is None and executor is None:
+            cores = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else os.cpu_count()
+            )
+            num_workers = cores if parallel is True else int(parallel)
         return grow_missing(
             self, num_workers, executor, num_tasks, resources=resources, **options
         )
@@ -386,6 +399,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         """Delete the crop directory and everything in it."""
         shutil.rmtree(self._layout.location, ignore_errors=True)
         self._sow, self._sow_stamp = None, None
+        self.batchsize, self.num_batches = None, None  # as sown: nothing now
 
     # ------------------------------------------------------------- display
     def __repr__(self) -> str:
