@@ -144,3 +144,15 @@ def test_to_df_gives_rows():
     assert df["s"].tolist() == [1, 2]
     df = xyz.case_runner_to_ds(add3, ["a", "b", "c"], [(1, 1, 1)], "s", to_df=True)
     assert df.columns.tolist() == ["a", "b", "c", "s"]
+
+
+def test_dataset_results_with_a_failed_combo_are_nan_there():
+    import xarray as xr
+
+    def f(a):
+        if a == 2:
+            raise ValueError("no")
+        return xr.Dataset({"s": a * 1.0})
+
+    ds = xyz.combo_runner_to_ds(f, {"a": [1, 2, 3]}, var_names=None, on_error="record")
+    assert np.isnan(ds["s"].sel(a=2)) and ds["s"].sel(a=3) == 3.0
