@@ -42,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     "parse_crop_details": "xsweep.crop.crop",
     # looking at results
     "plot": "xsweep.plot",
-    "provenance": "xsweep.provenance_record",
+    "provenance": "xsweep.manage",
     # saving and loading by hand (xyzpy's names)
     "save_ds": "xsweep.manage",
     "load_ds": "xsweep.manage",
