@@ -125,7 +125,7 @@ def check_blocks(blocks: list, combos: Any, shapes: dict | None) -> list:
             out.append(block)
             continue
         labelled_ok = shapes is None or _fast_ok(block, shapes)
-        objects = any(np.asarray(c).dtype.kind == "O" for c in block.columns)
+        objects = any(c.dtype.kind == "O" for c in block.columns)
         if labelled_ok and not objects:
             out.append(block)
             continue
