@@ -150,6 +150,11 @@ class SowRecord:
     fn_parts: dict = field(default_factory=dict)
     code_history: list = field(default_factory=list)
 
+    def __setstate__(self, state: dict) -> None:
+        # a record written before these fields existed reads with their defaults
+        defaults = {"kept": None, "num_kept": 0, "fn_parts": {}, "code_history": []}
+        self.__dict__.update({**defaults, **state})
+
     @property
     def num_batches(self) -> int:
         return len(self.bounds) - 1
