@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import CropError
 from . import claims
 from .layout import CropLayout
-from .provenance import this_process
+from .provenance import resource_usage, this_process
 from .sow import SowRecord
 from .store import ResultStore
 
@@ -102,6 +102,22 @@ class GrowReport:
         return self
 
 
+_working: dict[tuple[str, int], int] = {}
+_working_lock = threading.Lock()
+
+
+def _at_work(layout: CropLayout, step: int) -> None:
+    """Count this process's grow loops on a crop; the last one to stop removes
+    the process's holder card, so that ``xsweep status`` lists live growers
+    only while they grow (a notebook that grew once is not one)."""
+    key = (str(layout.claims_dir), os.getpid())
+    with _working_lock:
+        n = _working[key] = _working.get(key, 0) + step
+        if n <= 0:
+            del _working[key]
+            claims.card_for(key[0]).remove()
+
+
 class Grower:
     """Grows batches of one sown crop in this process.
 
@@ -157,12 +173,16 @@ class Grower:
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         prov["start"] = prov.pop("time")
+        cpu = resource_usage()
         blocks, failures = [], []
         for start, stop in runs:
             block = self._run(start, stop)
             blocks.append(block)
             failures.extend(block.failures)
         prov["end"] = time.time()
+        cpu_end = resource_usage()
+        prov["cpu_time"] = cpu_end[0] - cpu[0]
+        prov["max_rss"] = cpu_end[1]
         return {
             "batch_id": batch_id,
             "fingerprint": self.sow.fingerprint(batch_id),
@@ -205,6 +225,7 @@ class Grower:
                     self._commit(pending, report)
 
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
+        _at_work(self.layout, +1)
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
@@ -227,6 +248,7 @@ class Grower:
             flusher.stop()
             with lock:
                 self._release(pending)
+            _at_work(self.layout, -1)
 
     def _claim_and_compute(
         self, batch_id: int, report: GrowReport, precheck: bool

@@ -187,6 +187,11 @@ class CropLayout:
                 out[int(m.group(1)), m.group(2)] = self.claims_dir / name
         return out
 
+    def list_holder_cards(self) -> list[str]:
+        """Every holder card in the claims directory (one per grower at work)."""
+        base = self._claims
+        return [f"{base}/{n}" for n in _listdir(base) if n.startswith(_CARD_PREFIX)]
+
     def list_debris(self) -> list[Path]:
         """Temporaries and broken claims left behind by killed processes."""
         out = []

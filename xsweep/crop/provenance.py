@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import socket
+import sys
 import time
 from typing import Any
 
@@ -67,6 +69,19 @@ def this_process() -> dict[str, Any]:
     out["scheduler"] = dict(_static["scheduler"])
     out["time"] = time.time()
     return out
+
+
+def resource_usage() -> tuple[float, int]:
+    """CPU seconds (user + system) used by this process so far, and its peak
+    resident memory (max RSS) in bytes.
+
+    The peak is the process's since it started: a batch grown in a process of
+    its own gets its own peak; batches grown one after the other in one
+    process each record the peak reached by the end of that batch.
+    """
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    scale = 1 if sys.platform == "darwin" else 1024  # Linux counts kilobytes
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss * scale
 
 
 def pid_is_alive(pid: int, start_ticks: int | None) -> bool:
