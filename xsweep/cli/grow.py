@@ -29,8 +29,11 @@ DESCRIPTION = (
     "crop, and they split the work. A batch already grown, or claimed by a live "
     "grower, is skipped. Exit code 0 also when there was nothing left to grow "
     "(a job-array task that finds the crop done has done its job), 1 when some "
-    "combos failed, 130 when interrupted by Ctrl-C, 143 by SIGTERM (a time "
-    "limit, scancel, qdel): the batches being grown are released at once."
+    "combos failed, 75 when it stopped early with batches left (--deadline, "
+    "the scheduler's end time, or SIGUSR2: the scheduler's warning signal, "
+    "after which the batch being grown is finished and no other claimed), 130 "
+    "when interrupted by Ctrl-C, 143 by SIGTERM (a time limit, scancel, qdel): "
+    "the batches being grown are released at once."
 )
 
 
@@ -59,6 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="in pull mode, stop after growing N batches",
     )
     parser.add_argument(
+        "--deadline",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop within SECONDS: claim a batch only if the longest batch "
+        "measured so far fits before then with a margin (default: when the "
+        "scheduler's allocation ends, if known: SLURM_JOB_END_TIME or squeue, "
+        "Grid Engine h_rt, PBS_WALLTIME); exit 75 if batches are left",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors"
     )
 
@@ -75,22 +87,36 @@ def run(args: argparse.Namespace) -> int:
         args.crop = None
     if args.batches and args.max_batches is not None:
         raise CliError("--max-batches goes with pull mode (no BATCH given)")
+    from ..crop.deadline import resolve, stop_on_warning
     from ..crop.sigterm import released_on_sigterm
 
     crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
-    with released_on_sigterm():
+    # one end for the whole command
+    deadline = None if args.deadline is None else resolve(args.deadline)
+    with released_on_sigterm(), stop_on_warning():
         if args.batches:
-            report = crop.grow(args.batches)
+            report = crop.grow(args.batches, deadline=deadline)
         elif args.max_batches is not None:
-            report = pull_at_most(crop, args.max_batches)
+            report = pull_at_most(crop, args.max_batches, deadline)
         else:
-            report = crop.grow()
+            report = crop.grow(deadline=deadline)
     if not args.quiet:
         print(describe(report, crop.location))
+    return exit_code(report, crop, args.batches)
+
+
+def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
+    """75 when stopped early with batches left, else 1 if combos failed, else 0."""
+    from ..crop.deadline import EXIT_STOPPED
+
+    if report.stopped:
+        missing = set(crop.missing_results())
+        if missing if not batches else missing & set(batches):
+            return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
-def pull_at_most(crop: Any, limit: int) -> Any:
+def pull_at_most(crop: Any, limit: int, deadline: Any = None) -> Any:
     """Claim and grow missing batches, at most ``limit`` of them."""
     from ..crop.grow import GrowReport
 
@@ -99,9 +125,9 @@ def pull_at_most(crop: Any, limit: int) -> Any:
     shift = random.randrange(len(todo)) if todo else 0
     report = GrowReport()
     for batch in todo[shift:] + todo[:shift]:
-        if len(report.grown) >= limit:
+        if len(report.grown) >= limit or report.stopped:
             break
-        report.merge(crop.grow(batch))
+        report.merge(crop.grow(batch, deadline=deadline))
     return report
 
 
@@ -115,4 +141,6 @@ def describe(report: Any, location: str) -> str:
     if report.held:
         shown = ", ".join(map(str, report.held[:10]))
         parts.append(f"held by other growers: {shown}")
+    if report.stopped:
+        parts.append(f"stopped early: {report.stopped}")
     return "; ".join(parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropError
 from . import claims
@@ -23,6 +23,9 @@ from .sow import SowRecord, read_sow
 from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
+
+if TYPE_CHECKING:
+    import datetime
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops"]
 
@@ -166,6 +169,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         batch_ids: int | Iterable[int] | None = None,
         *,
         fn: Callable | None = None,
+        deadline: float | datetime.datetime | None = None,
     ) -> GrowReport:
         """Grow batches in this process (by default: claim and grow all missing).
 
@@ -178,17 +182,40 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             Which batches (from 1).
         fn : callable, optional
             The function, if not saved with the crop (checked against it).
+        deadline : float or datetime, optional
+            Stop by then: seconds from now, or a time. A batch is claimed only
+            if the longest batch measured so far (here and in the crop's
+            results) fits before it with a margin (1 s + a quarter of that
+            duration); a batch still running at the deadline is interrupted
+            and released. Default: when the scheduler's allocation ends, if
+            it can be known (``SLURM_JOB_END_TIME``, else one ``squeue``
+            query; Grid Engine ``h_rt``; PBS ``PBS_WALLTIME``), else none.
+            ``report.stopped`` says why growing stopped early.
         """
+        from .deadline import DeadlineReached, resolve
+
         grower = self._grower(fn)
-        if batch_ids is None:
-            return grower.pull()
-        if isinstance(batch_ids, int):
-            batch_ids = [batch_ids]
-        return grower.grow(batch_ids)
+        grower.deadline = resolve(deadline)
+        grower.measure_crop()
+        report = GrowReport()
+        try:
+            with grower.deadline.enforced():
+                if batch_ids is None:
+                    return grower.pull(report)
+                if isinstance(batch_ids, int):
+                    batch_ids = [batch_ids]
+                return grower.grow(batch_ids, report)
+        except DeadlineReached:
+            report.stopped = (
+                f"the deadline ({grower.deadline.source}) passed while a batch was "
+                "being grown: it was released, unfinished"
+            )
+            return report
 
     def grow_missing(
         self, num_workers: int | None = None, executor: Any = None, *,
         num_tasks: int | None = None,
+        deadline: float | datetime.datetime | None = None,
     ) -> GrowReport:  # fmt: skip
         """Grow every missing batch, here or on workers.
 
@@ -202,10 +229,12 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             straight to the crop directory, so workers must see it.
         num_tasks : int, optional
             Pull tasks to submit to ``executor`` (default: its worker count).
+        deadline : float or datetime, optional
+            Every worker stops by then (see :meth:`grow`).
         """
         from .workers import grow_missing
 
-        return grow_missing(self, num_workers, executor, num_tasks)
+        return grow_missing(self, num_workers, executor, num_tasks, deadline)
 
     def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
         """Rerun only the combos that failed, keeping every other result."""

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropError
 from . import claims
@@ -25,6 +25,9 @@ from .layout import CropLayout
 from .provenance import resource_usage, this_process
 from .sow import SowRecord
 from .store import ResultStore
+
+if TYPE_CHECKING:
+    from .deadline import Deadline
 
 #: results of fast batches are written together, at most this many per file
 GROUP_MAX_BATCHES = 32
@@ -86,12 +89,16 @@ class GrowReport:
         Batches claimed by another live grower.
     failed_combos : int
         Combos that raised in the batches grown here.
+    stopped : str or None
+        Why growing stopped before every batch asked for was tried (a
+        deadline, the scheduler's warning signal), or None.
     """
 
     grown: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
     failed_combos: int = 0
+    stopped: str | None = None
 
     def merge(self, other: GrowReport) -> GrowReport:
         """Add another report's counts to this one."""
@@ -99,6 +106,7 @@ class GrowReport:
         self.skipped += other.skipped
         self.held += other.held
         self.failed_combos += other.failed_combos
+        self.stopped = self.stopped or other.stopped
         return self
 
 
@@ -143,6 +151,8 @@ class Grower:
         self.store = ResultStore(layout)
         self.heartbeat = claims.heartbeat_for(heartbeat_timeout)
         self._run: Callable | None = None
+        #: when to stop claiming (see :mod:`xsweep.crop.deadline`), or None
+        self.deadline: Deadline | None = None
 
     def _runner(self) -> Callable:
         """``run(start, stop) -> Block``, the signature checked once, not per run."""
@@ -180,6 +190,8 @@ class Grower:
             blocks.append(block)
             failures.extend(block.failures)
         prov["end"] = time.time()
+        if self.deadline is not None:
+            self.deadline.record(prov["end"] - prov["start"])
         cpu_end = resource_usage()
         prov["cpu_time"] = cpu_end[0] - cpu[0]
         prov["max_rss"] = cpu_end[1]
@@ -229,6 +241,9 @@ class Grower:
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
+                    break
+                if self.deadline is not None and not self.deadline.allows_another():
+                    report.stopped = self.deadline.reason
                     break
                 if pending:  # results wait while this batch runs: write them on time
                     flusher.start()
@@ -345,6 +360,18 @@ class Grower:
         checked = (self.sow.check_batch(bid) for bid in batch_ids)
         self._grow_each(checked, report, precheck=True)
         return report
+
+    def measure_crop(self, sample: int = 20) -> None:
+        """Tell the deadline how long this crop's batches take: the durations
+        recorded by up to ``sample`` results already in the crop."""
+        if self.deadline is None or self.deadline.end is None:
+            return
+        present, _ = self.store.snapshot()
+        keys = sorted(present)
+        for key in keys[:: max(1, len(keys) // sample)][:sample]:
+            with contextlib.suppress(Exception):
+                for prov in self.store.read(*key)["provenance"][:1]:
+                    self.deadline.record(prov["end"] - prov["start"])
 
     def pull(self, report: GrowReport | None = None) -> GrowReport:
         """Claim and grow missing batches until none is left to claim.

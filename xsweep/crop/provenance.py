@@ -12,7 +12,12 @@ from typing import Any
 
 #: environment variables naming a scheduler job or array task, by scheduler
 SCHEDULER_VARS: dict[str, tuple[str, ...]] = {
-    "slurm": ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"),
+    "slurm": (
+        "SLURM_JOB_ID",
+        "SLURM_ARRAY_JOB_ID",
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_RESTART_COUNT",  # > 0 in a requeued job
+    ),
     "sge": ("JOB_ID", "SGE_TASK_ID"),
     "pbs": ("PBS_JOBID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"),
     "lsf": ("LSB_JOBID", "LSB_JOBINDEX"),
@@ -71,17 +76,41 @@ def this_process() -> dict[str, Any]:
     return out
 
 
-def resource_usage() -> tuple[float, int]:
+_peak = {"pid": 0, "read": -1.0, "bytes": None}
+#: seconds between two reads of ``/proc/self/status`` (about 0.1 ms each)
+PEAK_READ_INTERVAL = 0.05
+
+
+def resource_usage() -> tuple[float, int | None]:
     """CPU seconds (user + system) used by this process so far, and its peak
     resident memory (max RSS) in bytes.
 
-    The peak is the process's since it started: a batch grown in a process of
-    its own gets its own peak; batches grown one after the other in one
-    process each record the peak reached by the end of that batch.
+    The peak is the process's since it started (``VmHWM``; not
+    ``ru_maxrss``, which keeps the peak of the process that forked it before
+    ``exec``): a batch grown in a process of its own gets its own peak,
+    batches grown one after the other in one process each record the peak
+    reached by the end of that batch. Read at most every
+    :data:`PEAK_READ_INTERVAL` seconds, so fast batches pay nothing.
     """
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    scale = 1 if sys.platform == "darwin" else 1024  # Linux counts kilobytes
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss * scale
+    now = time.monotonic()
+    pid = os.getpid()
+    if _peak["pid"] != pid or now - _peak["read"] >= PEAK_READ_INTERVAL:
+        _peak.update(pid=pid, read=now, bytes=_high_water_mark(ru))
+    return ru.ru_utime + ru.ru_stime, _peak["bytes"]
+
+
+def _high_water_mark(ru: resource.struct_rusage) -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    if sys.platform == "darwin":  # bytes there; no /proc
+        return ru.ru_maxrss
+    return None
 
 
 def pid_is_alive(pid: int, start_ticks: int | None) -> bool:

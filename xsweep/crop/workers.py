@@ -16,11 +16,17 @@ from .grow import GrowReport
 
 
 def pull_task(
-    location: str, fn_blob: bytes | None, heartbeat_timeout: float | None, nonce: str
+    location: str,
+    fn_blob: bytes | None,
+    heartbeat_timeout: float | None,
+    nonce: str,
+    deadline: Any = None,
 ) -> dict[str, Any]:
     """Grow missing batches of the crop at ``location`` (run in a worker).
 
-    ``nonce`` makes every submission unique (dask would merge identical tasks).
+    ``nonce`` makes every submission unique (dask would merge identical tasks);
+    ``deadline`` is the :class:`~xsweep.crop.deadline.Deadline` of every
+    worker (None: each asks the scheduler, if any).
     """
     del nonce
     from .crop import Crop, CropLayout
@@ -39,7 +45,7 @@ def pull_task(
         parent_dir=os.path.dirname(os.path.abspath(location)),
         heartbeat_timeout=heartbeat_timeout,
     )
-    report = crop.grow()
+    report = crop.grow(deadline=deadline)
     return report.__dict__
 
 
@@ -66,11 +72,17 @@ def grow_on(
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
     num_tasks: int,
+    deadline: float | None = None,
 ) -> GrowReport:
     """Submit ``num_tasks`` pullers to ``executor`` and wait for them."""
     futures = [
         executor.submit(
-            pull_task, location, fn_blob, heartbeat_timeout, uuid.uuid4().hex
+            pull_task,
+            location,
+            fn_blob,
+            heartbeat_timeout,
+            uuid.uuid4().hex,
+            deadline,
         )
         for _ in range(num_tasks)
     ]
@@ -85,6 +97,7 @@ def grow_on_processes(
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
+    deadline: float | None = None,
 ) -> GrowReport:
     """Grow with ``num_workers`` local worker processes.
 
@@ -95,15 +108,24 @@ def grow_on_processes(
     from ..engine.parallel import local_executor
 
     pool = local_executor(num_workers)
-    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)
+    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers, deadline)
 
 
 def grow_missing(
-    crop: Any, num_workers: int | None, executor: Any, num_tasks: int | None
+    crop: Any,
+    num_workers: int | None,
+    executor: Any,
+    num_tasks: int | None,
+    deadline: Any = None,
 ) -> GrowReport:
     """What :meth:`Crop.grow_missing <xsweep.crop.crop.Crop.grow_missing>` does."""
     if executor is None and not num_workers:
-        return crop.grow()
+        return crop.grow(deadline=deadline)
+    end = None
+    if deadline is not None:  # one end for every worker, however late it starts
+        from .deadline import resolve
+
+        end = resolve(deadline)
     crop._grower()  # check the function before starting workers
     blob = None
     if not crop._read_sow().fn_saved and crop._fn is not None:
@@ -112,6 +134,6 @@ def grow_missing(
         blob = cloudpickle.dumps(crop._fn)
     timeout = crop.heartbeat_timeout
     if executor is None:
-        return grow_on_processes(num_workers, crop.location, blob, timeout)
+        return grow_on_processes(num_workers, crop.location, blob, timeout, end)
     n = num_tasks or num_workers or executor_width(executor)
-    return grow_on(executor, crop.location, blob, timeout, n)
+    return grow_on(executor, crop.location, blob, timeout, n, end)

@@ -78,6 +78,12 @@ class JobOptions:
         Grid Engine parallel environment used for ``cpus > 1``.
     pbs_flavor : {'pro', 'torque'}
         Which PBS dialect to write.
+    requeue : bool
+        Ask for the scheduler's warning signal ``warning_time`` seconds before
+        the time limit; a task stopped by it (or by its deadline) with batches
+        left requeues itself (see :func:`xsweep.schedulers.script.requeue_body`).
+    warning_time : int
+        Seconds between the warning signal and the time limit (default 120).
     """
 
     name: str = "xsweep"
@@ -100,6 +106,8 @@ class JobOptions:
     python: str = field(default_factory=lambda: sys.executable)
     pe: str = "smp"
     pbs_flavor: str = "pro"
+    requeue: bool = False
+    warning_time: int = 120
 
 
 #: keyword arguments accepted by :func:`parse_options` (besides JobOptions fields)
@@ -199,6 +207,16 @@ def parse_options(**options: Any) -> JobOptions:
     if flavor not in ("pro", "torque"):
         raise SchedulerError(f"pbs_flavor must be 'pro' or 'torque', not {flavor!r}")
     out["pbs_flavor"] = flavor
+    requeue = opts.pop("requeue", False)
+    if not isinstance(requeue, bool):
+        raise SchedulerError(f"requeue must be True or False, not {requeue!r}")
+    out["requeue"] = requeue
+    if "warning_time" in opts:  # seconds, or 'H:M:S'
+        lead = opts.pop("warning_time")
+        if isinstance(lead, int) and not isinstance(lead, bool):
+            out["warning_time"] = _positive_int(lead, "warning_time")
+        else:
+            out["warning_time"] = parse_time(lead, "warning_time")
     out["header_lines"] = _lines(opts.pop("header_lines", ()), "header_lines")
     out["shell_setup"] = _lines(opts.pop("shell_setup", ()), "shell_setup")
     if "conda_env" in opts:  # xyzpy's option: activate a conda environment first

@@ -34,8 +34,10 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     int
         0 when everything asked for is grown (or another task already holds
         or finished it), 1 when some combos failed (recorded in the crop),
-        2 for a bad crop directory, batch id or MPI environment, 143 when
-        terminated by SIGTERM (a time limit: claims are released first).
+        2 for a bad crop directory, batch id or MPI environment, 75 when it
+        stopped early with batches left (the allocation's end, or SIGUSR2:
+        the scheduler's warning signal), 143 when terminated by SIGTERM (a
+        time limit: claims are released first).
     """
     try:
         world = mpi.detect()
@@ -47,6 +49,7 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     except ValueError:
         return _error(f"{tag}batch ids must be whole numbers, got {list(batch_args)}")
     from ..crop.crop import Crop, CropLayout
+    from ..crop.deadline import EXIT_STOPPED, stop_on_warning
     from ..crop.sigterm import released_on_sigterm
 
     path = Path(crop_dir).absolute()
@@ -60,7 +63,7 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
                 f"{tag}the crop at {path} is not sown (or was reaped and cleaned "
                 "up): nothing for this task to grow"
             )
-        with released_on_sigterm():
+        with released_on_sigterm(), stop_on_warning():
             if ids:
                 mine = mpi.share(ids, world)
                 report = crop.grow(mine) if mine else None
@@ -79,6 +82,11 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
         f"{report.failed_combos} failed combo(s)",
         flush=True,
     )
+    if report.stopped:
+        missing = set(crop.missing_results())
+        if missing & set(mine) if ids else missing:
+            print(f"{tag}xsweep task: stopped early: {report.stopped}", flush=True)
+            return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
