@@ -22,6 +22,7 @@ LAYERS = {
     "engine": 2,
     "labelling": 3,
     "netcdf": 3,
+    "ncwrite": 3,
     "frames": 3,
     "crop": 4,
     "farming": 5,

@@ -22,6 +22,7 @@ from .errors import InvalidCombosError
 __all__ = [
     "Cases",
     "Grid",
+    "case_rows",
     "check_names_disjoint",
     "parse_cases",
     "parse_combos",
@@ -344,20 +345,44 @@ def parse_combos(combos: Any) -> Grid:
     return Grid([name for name, _ in items], [values for _, values in items])
 
 
-def parse_cases(fn_args: str | Sequence[str], cases: Iterable) -> Cases:
-    """Turn ``fn_args`` and ``cases`` into :class:`Cases`.
+def case_rows(
+    fn_args: str | Sequence[str] | None, cases: Iterable
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """The argument names and value tuples of ``cases``, in any form.
 
     Parameters
     ----------
-    fn_args : str or sequence of str
+    fn_args : str, sequence of str or None
         The argument names. A single string means each case is one value.
+        May be None when every case is a dict (the first dict's keys).
     cases : iterable
-        One tuple per case (or one value per case if ``fn_args`` is a str).
+        One tuple of values per case (one value if ``fn_args`` is a str), or
+        one ``{name: value}`` dict per case.
     """
     if isinstance(cases, Cases):
-        return cases
+        return cases.names, list(cases.cases)
+    cases = list(cases)
+    if cases and all(isinstance(c, Mapping) for c in cases):
+        if isinstance(fn_args, str):
+            names: tuple[str, ...] = (fn_args,)
+        else:
+            names = tuple(fn_args) if fn_args is not None else tuple(cases[0])
+        rows = []
+        for i, case in enumerate(cases):
+            if set(case) != set(names):
+                raise InvalidCombosError(
+                    f"case {i} has arguments {sorted(case)} but the cases are for "
+                    f"{sorted(names)}; every case must give the same arguments."
+                )
+            rows.append(tuple(case[n] for n in names))
+        return names, rows
+    if fn_args is None:
+        raise InvalidCombosError(
+            "cases given as tuples need fn_args naming their values, e.g. "
+            "fn_args=['a', 'b']; or give each case as a dict."
+        )
     if isinstance(fn_args, str):
-        return Cases((fn_args,), [(c,) for c in cases])
+        return (fn_args,), [(c,) for c in cases]
     names = tuple(fn_args)
     rows = []
     for case in cases:
@@ -368,8 +393,25 @@ def parse_cases(fn_args: str | Sequence[str], cases: Iterable) -> Cases:
                     f"{list(names)}, got {_short(case)}."
                 )
             case = (case,)
-        rows.append(case)
-    return Cases(names, rows)
+        rows.append(tuple(case))
+    return names, rows
+
+
+def parse_cases(fn_args: str | Sequence[str] | None, cases: Iterable) -> Cases:
+    """Turn ``fn_args`` and ``cases`` into :class:`Cases`.
+
+    Parameters
+    ----------
+    fn_args : str, sequence of str or None
+        The argument names. A single string means each case is one value;
+        None when the cases are dicts.
+    cases : iterable
+        One tuple per case (or one value per case if ``fn_args`` is a str),
+        or one ``{name: value}`` dict per case.
+    """
+    if isinstance(cases, Cases):
+        return cases
+    return Cases(*case_rows(fn_args, cases))
 
 
 def check_names_disjoint(**groups: Iterable[str] | None) -> None:

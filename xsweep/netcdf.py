@@ -28,6 +28,7 @@ import numpy as np
 
 from .atomic import PathLike, atomic_path
 from .errors import FileFormatError, MergeConflictError
+from .ncwrite import write_plain
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -177,7 +178,9 @@ def save_dataset(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        encoded.to_netcdf(tmp, engine=engine)
+        # numbers and strings in memory: written directly (no dask imports)
+        if engine != "netcdf4" or not write_plain(encoded, tmp):
+            encoded.to_netcdf(tmp, engine=engine)
 
 
 def load_dataset(

@@ -32,7 +32,7 @@ def test_claims_link_to_one_card_which_is_rewritten_if_removed(tmp_path):
 
 
 def test_a_dead_growers_card_and_claims_are_cleaned_a_live_one_kept(tmp_path):
-    crop = Crop(parent_dir=tmp_path, name="cards")
+    crop = Crop(fn=lambda x: x, parent_dir=tmp_path, name="cards")
     crop.sow_combos({"x": [1, 2, 3]})
     layout = CropLayout(Path(crop.location))
     claim = layout.claim_file(1, crop._read_sow().fingerprint(1))

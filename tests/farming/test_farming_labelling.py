@@ -58,3 +58,37 @@ def test_cases_fill_their_cells_and_leave_the_rest_missing(grid, data):
     for case in chosen:
         kw = dict(zip(grid, case, strict=True))
         assert float(ds.h.sel(kw)) == out(**kw)[0]
+
+
+def test_ready_made_variables_and_indexes_equal_what_xarray_builds():
+    """Labelling hands xarray numbers as Variables and indexes (no dask
+    import); the dataset is the one xarray builds from plain arrays."""
+    from xsweep.combos import parse_combos
+    from xsweep.labelling import arrays_to_dataset
+
+    coords = {
+        "i8": [3, 1, 2],
+        "f8": [0.5, np.nan],
+        "f4": np.array([1.5], dtype="f4"),
+        "u2": np.array([7, 9], dtype="u2"),
+        "b": [True, False],
+        "s": ["x", "yy"],
+    }
+    combos = parse_combos(coords)
+    rng = np.random.default_rng(2)
+    arrays = {
+        "real": rng.normal(size=combos.shape),
+        "whole": np.arange(combos.size).reshape(combos.shape),
+        "flag": rng.normal(size=combos.shape) > 0,
+        "cplx": rng.normal(size=combos.shape) * 1j,
+        "text": np.full(combos.shape, "t", dtype=object),
+    }
+    ds = arrays_to_dataset(arrays, combos)
+    plain = xr.Dataset(
+        {k: (tuple(coords), v) for k, v in arrays.items()},
+        coords={k: np.asarray(v) for k, v in coords.items()},
+    )
+    xr.testing.assert_identical(ds, plain)
+    for name in coords:
+        assert ds.indexes[name].equals(plain.indexes[name])
+        assert ds.indexes[name].dtype == plain.indexes[name].dtype

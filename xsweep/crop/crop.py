@@ -166,7 +166,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
 
     def grow(
         self,
-        batch_ids: int | Iterable[int] | None = None,
+        batch_ids: int | str | Iterable[int | str] | None = None,
         *,
         fn: Callable | None = None,
         deadline: float | datetime.datetime | None = None,
@@ -179,7 +179,8 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         Parameters
         ----------
         batch_ids : int or sequence of int, optional
-            Which batches (from 1).
+            Which batches (from 1); a string of digits (``sys.argv[1]`` of a
+            job array task) is taken as its number.
         fn : callable, optional
             The function, if not saved with the crop (checked against it).
         deadline : float or datetime, optional
@@ -202,9 +203,9 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             with grower.deadline.enforced():
                 if batch_ids is None:
                     return grower.pull(report)
-                if isinstance(batch_ids, int):
+                if isinstance(batch_ids, (int, str)):
                     batch_ids = [batch_ids]
-                return grower.grow(batch_ids, report)
+                return grower.grow([_batch_number(b) for b in batch_ids], report)
         except DeadlineReached:
             report.stopped = (
                 f"the deadline ({grower.deadline.source}) passed while a batch was "
@@ -320,3 +321,10 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         from .render import render_html
 
         return render_html(self.status())
+
+
+def _batch_number(batch_id: Any) -> Any:
+    """A batch id given as a string of digits (from ``sys.argv``) as an int."""
+    if isinstance(batch_id, str) and batch_id.strip().isdigit():
+        return int(batch_id.strip())
+    return batch_id

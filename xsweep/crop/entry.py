@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def grow(
-    batch_number: int | Iterable[int] | None = None,
+    batch_number: int | str | Iterable[int | str] | None = None,
     crop: Crop | str | os.PathLike | None = None,
     fn: Callable | None = None,
     *,
@@ -27,8 +27,9 @@ def grow(
 
     Parameters
     ----------
-    batch_number : int or sequence of int, optional
-        Which batches (from 1); None grows every missing batch.
+    batch_number : int, str or sequence of them, optional
+        Which batches (from 1; a string of digits, as ``sys.argv[1]``, is its
+        number); None grows every missing batch.
     crop : Crop or path
         The crop, or its directory (default: the current directory when it is
         a crop directory).

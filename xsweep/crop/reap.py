@@ -162,6 +162,8 @@ def reap_crop(
         check_complete(sow, missing, buffer)
     complete = not missing and not buffer.failures
     attrs = crop_attrs(sow, missing, buffer, provs)
+    if complete and not _writable(layout):  # read-only: reap, keep nothing
+        complete = clean_up = False
     if labels is None:
         result = to_raw(buffer, sow)
         if complete:
@@ -187,6 +189,21 @@ def reap_crop(
     if clean_up and complete:
         clean(layout)
     return result
+
+
+def _writable(layout: CropLayout) -> bool:
+    """Whether this process may write the crop directory; warns if not."""
+    if os.access(layout.location, os.W_OK) and os.access(layout.results_dir, os.W_OK):
+        return True
+    import warnings
+
+    warnings.warn(
+        f"the crop at {layout.location} is read-only for this user: the result "
+        "is returned but not saved in it, and the crop is not cleaned up. Reap "
+        "as a user who can write it to save and clean it.",
+        stacklevel=4,
+    )
+    return False
 
 
 def _span(provs: list[dict]) -> tuple[str, str]:

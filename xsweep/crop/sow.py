@@ -333,6 +333,12 @@ def sow(
         farmer_constants = getattr(farmer, "constants", None) or {}
         constants = {**farmer_constants, **(constants or {})}
         resources = dict(getattr(farmer, "resources", None) or {})
+    if fn is None and (inherit is None or inherit.fn_fingerprint == "none"):
+        raise CropError(
+            f"the crop at {layout.location} has no function to sow with: give "
+            "it one, e.g. Crop(fn=my_function, name=...) (or Runner(my_function, "
+            "...).Crop(...)); growers then compute my_function at each combo."
+        )
     if fn is not None:
         from ..engine import check_signature
 

@@ -70,7 +70,7 @@ class SowMethods:
 
     def sow_cases(
         self,
-        fn_args: str | Iterable[str],
+        fn_args: str | Iterable[str] | None,
         cases: Iterable,
         constants: dict | None = None,
         *,
@@ -79,25 +79,29 @@ class SowMethods:
         shuffle: bool | int | None = None,
         verbosity: int = 0,
     ) -> None:
-        """Sow explicit cases (tuples of values for ``fn_args``).
+        """Sow explicit cases: every form ``Runner.run_cases`` takes.
 
         Parameters
         ----------
-        fn_args : str or sequence of str
-            The argument names of each case.
+        fn_args : str, sequence of str or None
+            The argument names of each case (None when the cases are dicts:
+            then the first dict's keys).
         cases : iterable
-            One tuple of values per case (a Sampler's cases may repeat).
+            One tuple of values per case (one value if ``fn_args`` is a str),
+            or one ``{name: value}`` dict per case. A Sampler's cases may
+            repeat.
         constants, batchsize, num_batches, shuffle, verbosity
             As for :meth:`sow_combos`.
         """
-        from ..combos import parse_cases
+        from ..combos import case_rows, parse_cases
 
+        names, rows = case_rows(fn_args, cases)
         if self._reaps_rows():  # rows, which may repeat
-            single = isinstance(fn_args, str)
-            names = [fn_args] if single else list(fn_args)
-            cases = Samples(names, [(c,) if single else tuple(c) for c in cases])
+            parsed = Samples(names, rows)
+        else:
+            parsed = parse_cases(names, rows)
         opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("cases", parse_cases(fn_args, cases), constants, *opts)
+        self._sow_grid("cases", parsed, constants, *opts)
 
     def _inherited_sow(self) -> SowRecord | None:
         """The sowing a crop opened by name alone carries on (its function,
