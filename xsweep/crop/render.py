@@ -78,6 +78,7 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
     if _int(status, "stale_claims"):
         lines.append("  " + _stale_text(status))
     lines.extend("  " + line for line in heaviest_text(status))
+    lines.extend("  " + line for line in tasks_text(status))
     failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
     if failures:
         lines.append("  latest failures:")
@@ -244,6 +245,33 @@ def heaviest_text(status: Any) -> list[str]:
             f"{b['batch_id']} ({_bytes(int(b['max_rss']))})" for b in hungry
         )
         lines.append(f"peak memory (max RSS): {items}")
+    return lines
+
+
+def tasks_text(status: Any) -> list[str]:
+    """Lines on job-array tasks whose scheduler log says they failed.
+
+    Parameters
+    ----------
+    status : CropStatus
+        What :meth:`xsweep.Crop.status` returns.
+
+    Returns
+    -------
+    list of str
+        A count, then each failed task's log with its exit code and last
+        lines (at most :data:`MAX_FAILURES` tasks); empty if none failed.
+    """
+    tasks = list(_get(status, "failed_tasks") or ())
+    if not tasks:
+        return []
+    n, logs = len(tasks), _int(status, "num_logs")
+    lines = [f"{n} failed task{'s' if n != 1 else ''} (of {logs} scheduler logs):"]
+    for task in tasks[-MAX_FAILURES:]:
+        code = task.get("exit_code")
+        how = "killed" if code is None else f"exit code {code}"
+        lines.append(f"  {task.get('log')} ({how}):")
+        lines.extend(f"    | {line[:200]}" for line in task.get("last_lines") or ())
     return lines
 
 

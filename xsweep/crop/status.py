@@ -14,6 +14,7 @@ from typing import Any
 
 from . import claims
 from .layout import CropLayout
+from .logs import failed_tasks
 from .provenance import job_of
 from .sow import SowRecord
 from .store import ResultStore
@@ -58,6 +59,12 @@ class CropStatus:
         grower started on this crop) and ``batches`` (claims it holds).
     last_result_age : float or None
         Seconds since a result was last written (None: none yet).
+    num_logs : int
+        Scheduler output files in the crop's ``logs/``.
+    failed_tasks : list of dict
+        Job-array tasks whose log says they failed (see
+        :mod:`xsweep.crop.logs`): ``log``, ``exit_code`` (None: killed) and
+        ``last_lines``.
     slowest, most_memory : list of dict
         The slowest batches and those with the highest peak memory, of the
         results read (at most 200, spread over the crop): ``batch_id``,
@@ -85,6 +92,8 @@ class CropStatus:
     last_result_age: float | None = None
     slowest: list = field(default_factory=list)
     most_memory: list = field(default_factory=list)
+    num_logs: int = 0
+    failed_tasks: list = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -133,6 +142,7 @@ def crop_status(
     """Count a crop's batches by state, from two directory listings."""
     reaped = layout.reaped_dataset.exists() or layout.reaped_raw.exists()
     status = CropStatus(name=name, location=str(layout.location), reaped=reaped)
+    status.num_logs, status.failed_tasks = failed_tasks(layout)
     if sow is None:
         return status
     status.sown = True

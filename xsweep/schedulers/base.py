@@ -86,8 +86,8 @@ class Scheduler(ABC):
         raise NotImplementedError
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
-        """Log file path pattern (scheduler placeholders), in ``opts.output_dir``."""
-        return str(Path(opts.output_dir or ".") / f"{opts.name}.log")
+        """Log file path pattern (scheduler placeholders), in ``opts.logs()``."""
+        return str(opts.logs() / f"{opts.name}.log")
 
     # ----------------------------------------------------------- submission
     @abstractmethod

@@ -68,7 +68,7 @@ class LSF(Scheduler):
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "%J.%I.out" if plan.mode == "array" else "%J.out"
-        return str(Path(opts.output_dir or ".") / f"{opts.name}-{pattern}")
+        return str(opts.logs() / f"{opts.name}-{pattern}")
 
     def submit_command(self, script: Path) -> tuple[list[str], str | None]:
         return ["bsub"], script.read_text()

@@ -14,6 +14,7 @@ import datetime
 import difflib
 import re
 import shlex
+from pathlib import Path
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -69,7 +70,11 @@ class JobOptions:
     python_setup : str
         Python code run in the task before growing.
     output_dir : str or None
-        Directory for the scheduler's log files and the script.
+        Directory for the script (and the scheduler's log files, unless
+        ``log_dir`` is set).
+    log_dir : str or None
+        Directory for the scheduler's log files (a crop's ``logs/`` when
+        ``output_dir`` is not given).
     launcher : str
         Command put before Python, e.g. ``mpiexec -n 4``.
     python : str
@@ -102,12 +107,17 @@ class JobOptions:
     shell_setup: tuple[str, ...] = ()
     python_setup: str = ""
     output_dir: str | None = None
+    log_dir: str | None = None
     launcher: str = ""
     python: str = field(default_factory=lambda: sys.executable)
     pe: str = "smp"
     pbs_flavor: str = "pro"
     requeue: bool = False
     warning_time: int = 120
+
+    def logs(self) -> Path:
+        """Where the scheduler writes the tasks' output."""
+        return Path(self.log_dir or self.output_dir or ".")
 
 
 #: keyword arguments accepted by :func:`parse_options` (besides JobOptions fields)
@@ -224,8 +234,9 @@ def parse_options(**options: Any) -> JobOptions:
         activate = f'eval "$(conda shell.bash hook)" && conda activate {env}'
         out["shell_setup"] = (activate, *out["shell_setup"])
     out["python_setup"] = _python_code(opts.pop("python_setup", ""))
-    if "output_dir" in opts:
-        out["output_dir"] = str(opts.pop("output_dir"))
+    for key in ("output_dir", "log_dir"):
+        if key in opts:
+            out[key] = str(opts.pop(key))
     launcher = _launcher(opts.pop("launcher", ""))
     words = shlex.split(launcher)
     if words and _PYTHON_RE.match(words[-1].rsplit("/", 1)[-1]):

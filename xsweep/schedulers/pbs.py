@@ -81,7 +81,7 @@ class PBS(Scheduler):
         return 'qrerun "$PBS_JOBID"'
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
-        out = Path(opts.output_dir or ".")
+        out = opts.logs()
         if plan.mode == "array" and opts.pbs_flavor == "pro":
             return str(out / f"{opts.name}.^array_index^.out")
         return f"{out}/"  # a directory: PBS names the files itself

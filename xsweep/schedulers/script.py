@@ -43,7 +43,11 @@ XSWEEP_PY
 $run"""
 )
 
-RUN = """$launcher"$$XSWEEP_PYTHON" -c "$$XSWEEP_CODE" "$$XSWEEP_CROP" $$XSWEEP_BATCHES
+RUN = """XSWEEP_RC=0
+$launcher"$$XSWEEP_PYTHON" -c "$$XSWEEP_CODE" "$$XSWEEP_CROP" $$XSWEEP_BATCHES \\
+    || XSWEEP_RC=$$?
+echo "xsweep task: grower exit code $$XSWEEP_RC"  # read by xsweep status
+exit "$$XSWEEP_RC"
 """
 
 REQUEUE = """# 75: stopped early with batches left (the warning signal, or its end
@@ -58,7 +62,7 @@ while kill -0 "$$XSWEEP_PID" 2>/dev/null; do
     wait "$$XSWEEP_PID" || true  # returns early when a signal arrives
 done
 wait "$$XSWEEP_PID" && XSWEEP_RC=0 || XSWEEP_RC=$$?
-echo "xsweep task: grower exit code $$XSWEEP_RC"
+echo "xsweep task: grower exit code $$XSWEEP_RC"  # read by xsweep status
 if [ "$$XSWEEP_RC" = 75 ]; then
     echo "xsweep task: stopped early with batches left: requeueing"
     $requeue

@@ -77,7 +77,7 @@ class GridEngine(Scheduler):
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "$JOB_NAME-$JOB_ID" + (".$TASK_ID" if plan.mode == "array" else "")
-        return str(Path(opts.output_dir or ".") / f"{pattern}.out")
+        return str(opts.logs() / f"{pattern}.out")
 
     def direct_ok(self, batch_ids: Sequence[int]) -> bool:
         return as_range(batch_ids) is not None

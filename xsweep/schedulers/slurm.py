@@ -72,7 +72,7 @@ class Slurm(Scheduler):
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "%x-%A_%a.out" if plan.mode == "array" else "%x-%j.out"
-        return str(Path(opts.output_dir or ".") / pattern)
+        return str(opts.logs() / pattern)
 
     def max_index(self) -> int | None:
         if self._max_array_size is None:
