@@ -120,7 +120,8 @@ def test_sge_logs_stay_in_the_crop_failed_tasks_summarised_clean_removes(
     code = "\n".join(
         [
             "import xsweep, sched_sweep as s",
-            f"c = xsweep.Crop(fn=s.fragile, name='frag', parent_dir={str(shared_tmp)!r},"
+            f"parent = {str(shared_tmp)!r}",
+            "c = xsweep.Crop(fn=s.fragile, name='frag', parent_dir=parent,"
             " batchsize=s.BATCHSIZE)",
             "c.sow_combos(s.COMBOS)",
             f"setup = ['export PYTHONPATH={extra['PYTHONPATH']}']",

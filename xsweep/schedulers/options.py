@@ -14,11 +14,11 @@ import datetime
 import difflib
 import re
 import shlex
-from pathlib import Path
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from ..errors import SchedulerError
