@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "Crop": "xsweep.crop.crop",
     "grow": "xsweep.crop.crop",
     "load_crops": "xsweep.crop.crop",
+    # engines (Ray is imported only when one is made)
+    "RayExecutor": "xsweep.engine.ray_executor",
+    "RayGPUExecutor": "xsweep.engine.ray_executor",
     # looking at results
     "plot": "xsweep.plot",
 }

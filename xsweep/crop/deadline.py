@@ -21,7 +21,6 @@ the environment.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import re
 import signal
@@ -150,7 +149,7 @@ def resolve(deadline: Any) -> Deadline:
             _asked.clear()
             _asked[pid] = scheduler_end_time()
         return Deadline(*_asked[pid])
-    if isinstance(deadline, datetime.datetime):
+    if hasattr(deadline, "timestamp"):  # a datetime
         return Deadline(deadline.timestamp(), f"deadline={deadline.isoformat()}")
     if isinstance(deadline, bool) or not isinstance(deadline, int | float):
         raise TypeError(
@@ -203,6 +202,8 @@ def _ask(argv: list[str]) -> str:
 
 def _parse_time(text: str) -> float | None:
     """``2026-11-30T21:00:00`` (the scheduler's local time) as epoch seconds."""
+    import datetime
+
     try:
         return datetime.datetime.fromisoformat(text.strip()).timestamp()
     except ValueError:

@@ -64,14 +64,18 @@ def this_process() -> dict[str, Any]:
     pid = os.getpid()
     if _static.get("pid") != pid:
         _static.clear()
+        from .code_info import versions
+
         _static.update(
             host=HOST,
             pid=pid,
             pid_start=process_start_ticks(pid),
             scheduler=scheduler_ids(),
+            versions=versions(),
         )
     out = dict(_static)
     out["scheduler"] = dict(_static["scheduler"])
+    out["versions"] = dict(_static["versions"])
     out["time"] = time.time()
     return out
 
@@ -182,7 +186,33 @@ def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
         out["crop_first_start"] = _iso(min(starts))
     if ends:
         out["crop_last_finish"] = _iso(max(ends))
+    for name in ("python", "numpy", "xsweep"):  # the growers' versions
+        found = {(p.get("versions") or {}).get(name) for p in provs} - {None}
+        if found:
+            out[f"crop_{name}"] = ", ".join(sorted(found))
+    out["crop_batches"] = batch_table(provs)
     return out
+
+
+def batch_table(provs: list[dict[str, Any]]) -> str:
+    """Per batch growth: batch id, host, job, start, duration, peak memory and
+    CPU time, as JSON columns (one list per field, one entry per growth: a
+    retried batch has one per run)."""
+    import json
+
+    rows = [p for p in provs if p.get("start") is not None]
+    cols: dict[str, list] = {
+        "batch_id": [p.get("batch_id") for p in rows],
+        "host": [p.get("host") for p in rows],
+        "job": [job_of(p.get("scheduler") or {}) for p in rows],
+        "start": [_iso(p["start"]) for p in rows],
+        "duration": [round(p["end"] - p["start"], 6) for p in rows],
+        "max_rss": [p.get("max_rss") for p in rows],
+        "cpu_time": [
+            None if p.get("cpu_time") is None else round(p["cpu_time"], 6) for p in rows
+        ],
+    }
+    return json.dumps(cols, separators=(",", ":"))
 
 
 def _iso(t: float) -> str:

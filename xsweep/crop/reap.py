@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,6 +84,8 @@ def fill_buffer(
         record = store.read(k, fp)
         for block in record["blocks"]:
             buffer.put_block(block.start, block)
+        for prov in record["provenance"]:
+            prov.setdefault("batch_id", k)
         provs.extend(record["provenance"])
     if buffer.failures:
         done = buffer.done_mask.reshape(-1)
@@ -111,9 +114,21 @@ def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
         )
 
 
-def crop_attrs(sow: SowRecord, missing: list[int], buffer: Any, provs: list) -> dict:
-    """Dataset attributes: provenance summary, failures, completeness."""
+def crop_attrs(
+    sow: SowRecord,
+    missing: list[int],
+    buffer: Any,
+    provs: list,
+    code: dict | None = None,
+) -> dict:
+    """Dataset attributes: provenance summary, failures, completeness, and
+    the code (``code``: the git state of the function's source at sow time)."""
     attrs = summarise(provs)
+    for key, value in (code or {}).items():
+        attrs[f"crop_{key}"] = value
+    xarray = sys.modules.get("xarray")
+    if xarray is not None:  # the reaper's
+        attrs["crop_xarray"] = xarray.__version__
     attrs["crop_fn"] = sow.fn_name
     attrs["crop_fn_fingerprint"] = sow.fn_fingerprint
     attrs["crop_num_batches"] = sow.num_batches
@@ -161,7 +176,8 @@ def reap_crop(
     if not allow_incomplete:
         check_complete(sow, missing, buffer)
     complete = not missing and not buffer.failures
-    attrs = crop_attrs(sow, missing, buffer, provs)
+    code = records.read_if_exists(layout.code_file, "code")
+    attrs = crop_attrs(sow, missing, buffer, provs, code)
     if complete and not _writable(layout):  # read-only: reap, keep nothing
         complete = clean_up = False
     if labels is None:

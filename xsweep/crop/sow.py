@@ -277,6 +277,9 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
             "function",
             {"pickle": blob, "fingerprint": record.fn_fingerprint},
         )
+    from .code_info import code_record
+
+    records.write(layout.code_file, "code", code_record(fn), what="code record")
     records.write(layout.sow_file, "sow", record, what="combos and constants")
 
 
