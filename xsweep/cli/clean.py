@@ -118,7 +118,7 @@ def _is_dead_debris(path: Path, timeout: float) -> bool:
         return False
     if TMP_MARK not in path.name:  # a claim set aside while being broken
         return age > BROKEN_CLAIM_AGE
-    parts = path.name.split(TMP_MARK, 1)[1].rsplit("-", 2)  # host-pid-n
+    parts = path.name.rsplit(TMP_MARK, 1)[1].rsplit("-", 2)  # host-pid-n
     try:
         host, pid = parts[0], int(parts[1])
     except (IndexError, ValueError):

@@ -73,6 +73,95 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors"
     )
+    how = parser.add_argument_group(
+        "how the function runs",
+        "By default it runs in a child process that the grower watches: a combo "
+        "that kills its process (a segfault, the out-of-memory killer, "
+        "os._exit) is recorded as a failure of that combo, and growing goes on.",
+    )
+    how.add_argument(
+        "--num-workers",
+        type=positive_int,
+        metavar="N",
+        help="in pull mode, grow with N local workers (default 1; with "
+        "--affinities or --gpus, one per CPU or device)",
+    )
+    how.add_argument(
+        "--num-threads",
+        type=positive_int,
+        metavar="T",
+        help="threads per worker for OpenMP, MKL, OpenBLAS, vecLib, numexpr, "
+        "numba (default with N workers: usable CPUs // N; with one: unchanged)",
+    )
+    how.add_argument(
+        "--affinities",
+        type=_ints("--affinities"),
+        metavar="CPUS",
+        help="comma-separated CPUs: worker k is pinned to the k-th",
+    )
+    how.add_argument(
+        "--gpus",
+        type=_ints("--gpus"),
+        metavar="IDS",
+        help="comma-separated GPU ids: each worker sees its own device "
+        "(CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES)",
+    )
+    how.add_argument(
+        "--gpus-per-task",
+        type=positive_float,
+        metavar="F",
+        default=1,
+        help="devices per worker (default 1; 0.5: two workers share one)",
+    )
+    how.add_argument(
+        "--subprocess",
+        action="store_true",
+        help="a fresh process for every batch (memory the function leaks is "
+        "returned after each batch)",
+    )
+    how.add_argument(
+        "--combo-time-limit",
+        type=positive_float,
+        metavar="S",
+        help="kill a combo running longer than S seconds and record it as failed",
+    )
+    how.add_argument(
+        "--max-deaths",
+        type=positive_int,
+        metavar="N",
+        default=3,
+        help="after N process deaths in one batch, record its combos not yet run "
+        "as failed (default 3)",
+    )
+    how.add_argument(
+        "--no-supervise",
+        dest="supervise",
+        action="store_false",
+        help="run the function in the grower itself (a crash then kills it)",
+    )
+
+
+def _ints(option: str) -> Any:
+    def parse(text: str) -> list[int]:
+        from ..crop.placement import parse_ints
+
+        try:
+            return parse_ints(text, option)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return parse
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The grow options given on the command line."""
+    return {
+        "supervise": args.supervise,
+        "subprocess": args.subprocess,
+        "combo_time_limit": args.combo_time_limit,
+        "max_deaths": args.max_deaths,
+        "num_threads": args.num_threads,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,19 +176,31 @@ def run(args: argparse.Namespace) -> int:
         args.crop = None
     if args.batches and args.max_batches is not None:
         raise CliError("--max-batches goes with pull mode (no BATCH given)")
+    single = bool(args.batches) or args.max_batches is not None
+    if args.num_workers and single:
+        raise CliError("--num-workers goes with pull mode (no BATCH, no --max-batches)")
+    workers = not single and (args.num_workers or args.affinities or args.gpus)
     from ..crop.deadline import resolve, stop_on_warning
     from ..crop.sigterm import released_on_sigterm
 
     crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
+    options = _options(args)
     # one end for the whole command
-    deadline = None if args.deadline is None else resolve(args.deadline)
+    options["deadline"] = None if args.deadline is None else resolve(args.deadline)
+    if single:  # one process: all the CPUs and devices given are its own
+        options.update(affinities=args.affinities, gpus=args.gpus)
     with released_on_sigterm(), stop_on_warning():
-        if args.batches:
-            report = crop.grow(args.batches, deadline=deadline)
+        if workers:
+            report = crop.grow_missing(
+                args.num_workers, affinities=args.affinities, gpus=args.gpus,
+                gpus_per_task=args.gpus_per_task, **options,
+            )  # fmt: skip
+        elif args.batches:
+            report = crop.grow(args.batches, **options)
         elif args.max_batches is not None:
-            report = pull_at_most(crop, args.max_batches, deadline)
+            report = pull_at_most(crop, args.max_batches, options)
         else:
-            report = crop.grow(deadline=deadline)
+            report = crop.grow(**options)
     if not args.quiet:
         print(describe(report, crop.location))
     return exit_code(report, crop, args.batches)
@@ -116,7 +217,7 @@ def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
-def pull_at_most(crop: Any, limit: int, deadline: Any = None) -> Any:
+def pull_at_most(crop: Any, limit: int, options: dict[str, Any] | None = None) -> Any:
     """Claim and grow missing batches, at most ``limit`` of them."""
     from ..crop.grow import GrowReport
 
@@ -127,7 +228,7 @@ def pull_at_most(crop: Any, limit: int, deadline: Any = None) -> Any:
     for batch in todo[shift:] + todo[:shift]:
         if len(report.grown) >= limit or report.stopped:
             break
-        report.merge(crop.grow(batch, deadline=deadline))
+        report.merge(crop.grow(batch, **(options or {})))
     return report
 
 

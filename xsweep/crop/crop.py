@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CropError
@@ -17,12 +17,14 @@ from . import claims
 from .cluster import ClusterMethods
 from .entry import grow, load_crops  # the module-level xyzpy API
 from .grow import Grower, GrowReport
+from .grow_options import DOC, supervisions
 from .layout import CropLayout
 from .queries import CropQueries
 from .sow import SowRecord, read_sow
 from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
+from .supervised import Supervision
 
 if TYPE_CHECKING:
     import datetime
@@ -155,26 +157,36 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         return self._sow
 
     # --------------------------------------------------------------- grow
-    def _grower(self, fn: Callable | None = None) -> Grower:
+    def _grower(
+        self, fn: Callable | None = None, supervision: Supervision | None = None
+    ) -> Grower:
         sow = self._read_sow()
         fn = fn if fn is not None else self._fn
         if fn is None:
             fn = load_function(self._layout, sow)
         elif sow.fn_fingerprint != "none":
             check_function(fn, sow, self._layout)
-        return Grower(self._layout, sow, fn, self.heartbeat_timeout)
+        return Grower(self._layout, sow, fn, self.heartbeat_timeout, supervision)
 
     def grow(
         self,
         batch_ids: int | str | Iterable[int | str] | None = None,
         *,
         fn: Callable | None = None,
+        supervise: bool = True,
+        subprocess: bool = False,
+        combo_time_limit: float | None = None,
+        max_deaths: int = 3,
+        num_threads: int | None = None,
+        affinities: Sequence[int] | None = None,
+        gpus: Sequence[int] | None = None,
         deadline: float | datetime.datetime | None = None,
     ) -> GrowReport:
-        """Grow batches in this process (by default: claim and grow all missing).
+        """Grow batches here (by default: claim and grow all missing).
 
         Each batch is claimed first; batches already grown or claimed by a live
-        grower are skipped.
+        grower are skipped. The function runs in one supervised child
+        process (see ``supervise``).
 
         Parameters
         ----------
@@ -192,10 +204,22 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             it can be known (``SLURM_JOB_END_TIME``, else one ``squeue``
             query; Grid Engine ``h_rt``; PBS ``PBS_WALLTIME``), else none.
             ``report.stopped`` says why growing stopped early.
+        {options}
+
+        For this one process, ``affinities`` are all its CPUs and ``gpus`` all
+        its devices.
         """
         from .deadline import DeadlineReached, resolve
 
-        grower = self._grower(fn)
+        if isinstance(affinities, Sequence) and not isinstance(affinities, str):
+            affinities = [tuple(affinities)] if affinities else None
+        supervision = supervisions(
+            1, supervise=supervise, subprocess=subprocess,
+            combo_time_limit=combo_time_limit, max_deaths=max_deaths,
+            num_threads=num_threads, affinities=affinities, gpus=gpus,
+            gpus_per_task=len(_as_list(gpus)) or 1,
+        )[0]  # fmt: skip
+        grower = self._grower(fn, supervision)
         grower.deadline = resolve(deadline)
         grower.measure_crop()
         report = GrowReport()
@@ -215,27 +239,40 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
 
     def grow_missing(
         self, num_workers: int | None = None, executor: Any = None, *,
-        num_tasks: int | None = None,
-        deadline: float | datetime.datetime | None = None,
+        num_tasks: int | None = None, resources: dict | None = None,
+        **options: Any,
     ) -> GrowReport:  # fmt: skip
         """Grow every missing batch, here or on workers.
 
         Parameters
         ----------
         num_workers : int, optional
-            Grow on this many fresh local processes.
+            Grow with this many local workers: each a supervised child
+            process of this one (the default with ``affinities`` or ``gpus``:
+            one per CPU set or device). SIGTERM or Ctrl-C stops them within
+            seconds: finished results are written, claims released.
         executor : optional
             Anything with ``submit`` (``concurrent.futures``, a dask
             ``Client``, ...): pull tasks are submitted that write results
             straight to the crop directory, so workers must see it.
         num_tasks : int, optional
             Pull tasks to submit to ``executor`` (default: its worker count).
-        deadline : float or datetime, optional
-            Every worker stops by then (see :meth:`grow`).
+        resources : dict, optional
+            With a dask ``Client``: the worker resources each pull task needs,
+            e.g. ``{{"GPU": 1}}`` (passed to ``Client.submit``).
+        **options
+            As for :meth:`grow`: deadline (one end for every worker),
+            supervise, subprocess, combo_time_limit, max_deaths; with workers
+            also num_threads, affinities, gpus and gpus_per_task, split
+            between them:
+
+        {options}
         """
         from .workers import grow_missing
 
-        return grow_missing(self, num_workers, executor, num_tasks, deadline)
+        return grow_missing(
+            self, num_workers, executor, num_tasks, resources=resources, **options
+        )
 
     def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
         """Rerun only the combos that failed, keeping every other result."""
@@ -321,6 +358,19 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         from .render import render_html
 
         return render_html(self.status())
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v.strip()]
+    return list(value) if isinstance(value, Sequence) else [value]
+
+
+if Crop.grow.__doc__ and Crop.grow_missing.__doc__:  # not under python -OO
+    Crop.grow.__doc__ = Crop.grow.__doc__.format(options=DOC)
+    Crop.grow_missing.__doc__ = Crop.grow_missing.__doc__.format(options=DOC)
 
 
 def _batch_number(batch_id: Any) -> Any:

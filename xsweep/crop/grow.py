@@ -25,6 +25,7 @@ from .layout import CropLayout
 from .provenance import resource_usage, this_process
 from .sow import SowRecord
 from .store import ResultStore
+from .supervised import Stopped, Supervision, Supervisor
 
 if TYPE_CHECKING:
     from .deadline import Deadline
@@ -139,10 +140,18 @@ class Grower:
         The function (already checked against the sow record).
     heartbeat_timeout : float
         Seconds without a heartbeat after which a claim is stale.
+    supervision : Supervision, optional
+        Run the function in a supervised child process
+        (:mod:`xsweep.crop.supervised`); by default in this process.
     """
 
     def __init__(
-        self, layout: CropLayout, sow: SowRecord, fn: Callable, heartbeat_timeout: float
+        self,
+        layout: CropLayout,
+        sow: SowRecord,
+        fn: Callable,
+        heartbeat_timeout: float,
+        supervision: Supervision | None = None,
     ) -> None:
         self.layout = layout
         self.sow = sow
@@ -153,6 +162,10 @@ class Grower:
         self._run: Callable | None = None
         #: when to stop claiming (see :mod:`xsweep.crop.deadline`), or None
         self.deadline: Deadline | None = None
+        #: run the function in a supervised child process (None: here)
+        self.supervision = supervision
+        self._supervisor: Supervisor | None = None
+        self._aborted = False
 
     def _runner(self) -> Callable:
         """``run(start, stop) -> Block``, the signature checked once, not per run."""
@@ -178,23 +191,24 @@ class Grower:
 
     def compute(self, batch_id: int, runs: Iterable[tuple[int, int]]) -> dict[str, Any]:
         """Compute flat index runs of a batch; a result record (not written)."""
-        if self._run is None:
-            self._run = self._runner()
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         prov["start"] = prov.pop("time")
         cpu = resource_usage()
-        blocks, failures = [], []
-        for start, stop in runs:
-            block = self._run(start, stop)
-            blocks.append(block)
-            failures.extend(block.failures)
+        blocks = self._compute_runs(runs, f"batch {batch_id}")
+        failures = [f for block in blocks for f in block.failures]
         prov["end"] = time.time()
         if self.deadline is not None:
             self.deadline.record(prov["end"] - prov["start"])
-        cpu_end = resource_usage()
-        prov["cpu_time"] = cpu_end[0] - cpu[0]
-        prov["max_rss"] = cpu_end[1]
+        if self._supervisor is not None:  # the child process computed it
+            prov["cpu_time"], prov["max_rss"] = self._supervisor.usage()
+            if self._supervisor.deaths:
+                deaths = self._supervisor.deaths
+                prov["process_deaths"] = [d.describe() for d in deaths]
+        else:
+            cpu_end = resource_usage()
+            prov["cpu_time"] = cpu_end[0] - cpu[0]
+            prov["max_rss"] = cpu_end[1]
         return {
             "batch_id": batch_id,
             "fingerprint": self.sow.fingerprint(batch_id),
@@ -203,6 +217,31 @@ class Grower:
             "failures": failures,
             "provenance": [prov],
         }
+
+    def _compute_runs(
+        self, runs: Iterable[tuple[int, int]], what: str = "a batch"
+    ) -> list[Any]:
+        """The blocks of ``runs``: here, or in the supervised child process."""
+        if self._aborted:
+            raise Stopped()
+        if self._run is None:
+            self._run = self._runner()
+        if self.supervision is None:
+            return [self._run(start, stop) for start, stop in runs]
+        if self._supervisor is None:
+            self._supervisor = Supervisor(self._run, self.sow.combos, self.supervision)
+        return self._supervisor.compute(list(runs), what)
+
+    def close(self) -> None:
+        """End the supervised child process, if any (it is started again if needed)."""
+        if self._supervisor is not None:
+            self._supervisor.close()
+
+    def abort(self) -> None:
+        """From another thread: kill the child; the batch being grown is released."""
+        self._aborted = True
+        if self._supervisor is not None:
+            self._supervisor.abort()
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True
@@ -358,7 +397,10 @@ class Grower:
         report = GrowReport() if report is None else report
         self.store.snapshot()  # learn which results are compacted
         checked = (self.sow.check_batch(bid) for bid in batch_ids)
-        self._grow_each(checked, report, precheck=True)
+        try:
+            self._grow_each(checked, report, precheck=True)
+        finally:
+            self.close()
         return report
 
     def measure_crop(self, sample: int = 20) -> None:
@@ -391,7 +433,10 @@ class Grower:
         def still_sown(i: int) -> bool:  # sown again meanwhile: batches unwanted
             return i % 16 != 15 or self._sow_stamp() == stamp
 
-        self._grow_each(todo, report, precheck=False, keep_going=still_sown)
+        try:
+            self._grow_each(todo, report, precheck=False, keep_going=still_sown)
+        finally:
+            self.close()
         return report
 
     def _sow_stamp(self) -> tuple | None:

@@ -20,13 +20,12 @@ def pull_task(
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
     nonce: str,
-    deadline: Any = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Grow missing batches of the crop at ``location`` (run in a worker).
 
-    ``nonce`` makes every submission unique (dask would merge identical tasks);
-    ``deadline`` is the :class:`~xsweep.crop.deadline.Deadline` of every
-    worker (None: each asks the scheduler, if any).
+    ``nonce`` makes every submission unique (dask would merge identical tasks).
+    ``options`` are :meth:`Crop.grow <xsweep.crop.crop.Crop.grow>`'s.
     """
     del nonce
     from .crop import Crop, CropLayout
@@ -45,7 +44,7 @@ def pull_task(
         parent_dir=os.path.dirname(os.path.abspath(location)),
         heartbeat_timeout=heartbeat_timeout,
     )
-    report = crop.grow(deadline=deadline)
+    report = crop.grow(**(options or {}))
     return report.__dict__
 
 
@@ -72,9 +71,18 @@ def grow_on(
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
     num_tasks: int,
-    deadline: float | None = None,
+    options: dict[str, Any] | None = None,
+    resources: dict | None = None,
 ) -> GrowReport:
     """Submit ``num_tasks`` pullers to ``executor`` and wait for them."""
+    extra = {} if resources is None else {"resources": resources}
+    if resources is not None and not callable(
+        getattr(executor, "scheduler_info", None)
+    ):
+        raise ValueError(
+            "resources= is for a dask.distributed Client (worker resources); "
+            f"{type(executor).__name__} has none"
+        )
     futures = [
         executor.submit(
             pull_task,
@@ -82,7 +90,8 @@ def grow_on(
             fn_blob,
             heartbeat_timeout,
             uuid.uuid4().hex,
-            deadline,
+            options,
+            **extra,
         )
         for _ in range(num_tasks)
     ]
@@ -97,18 +106,19 @@ def grow_on_processes(
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
-    deadline: float | None = None,
+    deadline: Any = None,
 ) -> GrowReport:
-    """Grow with ``num_workers`` local worker processes.
+    """Grow with ``num_workers`` local worker processes, unsupervised.
 
     The engine's loky pool: unlike a ``spawn`` pool, it never re-runs the
     user's ``__main__``, so a script without an ``if __name__ == "__main__"``
-    guard can call ``grow_missing(num_workers=...)``.
+    guard can call ``grow_missing(num_workers=..., supervise=False)``.
     """
     from ..engine.parallel import local_executor
 
     pool = local_executor(num_workers)
-    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers, deadline)
+    options = None if deadline is None else {"deadline": deadline}
+    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers, options)
 
 
 def grow_missing(
@@ -116,24 +126,57 @@ def grow_missing(
     num_workers: int | None,
     executor: Any,
     num_tasks: int | None,
-    deadline: Any = None,
+    resources: dict | None = None,
+    **options: Any,
 ) -> GrowReport:
     """What :meth:`Crop.grow_missing <xsweep.crop.crop.Crop.grow_missing>` does."""
-    if executor is None and not num_workers:
-        return crop.grow(deadline=deadline)
-    end = None
-    if deadline is not None:  # one end for every worker, however late it starts
+    from .grow_options import supervisions
+
+    if options.get("deadline") is not None:  # one end for every worker
         from .deadline import resolve
 
-        end = resolve(deadline)
-    crop._grower()  # check the function before starting workers
-    blob = None
+        options["deadline"] = resolve(options["deadline"])
+
+    if executor is not None:
+        if options.get("affinities") is not None or options.get("gpus") is not None:
+            raise ValueError(
+                "affinities= and gpus= place local workers; with executor=, ask "
+                'the executor for them (a dask Client: resources={"GPU": 1})'
+            )
+        options.pop("gpus_per_task", None)
+        crop._grower()  # check the function before starting workers
+        n = num_tasks or num_workers or executor_width(executor)
+        return grow_on(
+            executor,
+            crop.location,
+            _blob(crop),
+            crop.heartbeat_timeout,
+            n,
+            options,
+            resources,
+        )
+    if resources is not None:
+        raise ValueError("resources= goes with executor= (a dask Client)")
+    placed = any(options.get(k) is not None for k in ("affinities", "gpus"))
+    if not num_workers and not placed:
+        options.pop("gpus_per_task", None)
+        return crop.grow(**options)
+    deadline = options.pop("deadline", None)
+    sups = supervisions(num_workers, **options)
+    if sups[0] is None:  # supervise=False: a plain process pool
+        crop._grower()
+        return grow_on_processes(
+            len(sups), crop.location, _blob(crop), crop.heartbeat_timeout, deadline
+        )
+    from .local_workers import grow_locally
+
+    return grow_locally(crop, sups, deadline)
+
+
+def _blob(crop: Any) -> bytes | None:
+    """The function, cloudpickled, if workers cannot load it from the crop."""
     if not crop._read_sow().fn_saved and crop._fn is not None:
         import cloudpickle
 
-        blob = cloudpickle.dumps(crop._fn)
-    timeout = crop.heartbeat_timeout
-    if executor is None:
-        return grow_on_processes(num_workers, crop.location, blob, timeout, end)
-    n = num_tasks or num_workers or executor_width(executor)
-    return grow_on(executor, crop.location, blob, timeout, n, end)
+        return cloudpickle.dumps(crop._fn)
+    return None

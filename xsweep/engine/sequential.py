@@ -14,7 +14,8 @@ memory to the output arrays plus one chunk of Python objects.
 
 Modes: ``"raise"`` stops at the first exception and raises
 :class:`~xsweep.errors.ComboFailedError`; ``"record"`` times each call,
-keeps going and records a :class:`Failure` per exception; ``"stop"`` stops at
+keeps going and records a :class:`Failure` per exception (``sys.exit()``
+in the function too); ``"stop"`` stops at
 the first exception and returns it with the block (used by workers, so the
 parent can raise).
 """
@@ -66,7 +67,7 @@ def _make_loop(
             "        _t = _clock()",
             "        try:",
             f"            _append({call})",
-            "        except Exception as _e:",
+            "        except _CATCH as _e:",
             "            _fail(len(_out), _args, _e, _t)",
             "            _append(_FAILED)",
         ]
@@ -74,6 +75,7 @@ def _make_loop(
         lines.append(f"        _append({call})")
     namespace: dict[str, Any] = {
         "_FAILED": FAILED,
+        "_CATCH": (Exception, SystemExit),
         "_names": names,
         "_extra_names": extra,
     }

@@ -1,0 +1,366 @@
+"""Supervised growing: the user's function runs in a child process that is watched.
+
+A grower (the *supervisor*) keeps claims, heartbeats and writes; a child
+process forked from it runs the function, batch after batch, and sends each
+batch's blocks back through a pipe. The supervisor sees the child die:
+
+- a combo that kills its process (a segfault or any other signal, the
+  out-of-memory killer's SIGKILL, ``os._exit``, a library calling ``exit``)
+  becomes a failure of that combo, saying how the process died, on which host
+  and its peak memory; a child is forked again and the rest of the batch is
+  run one combo at a time (so that a second death names its combo), every
+  other result of the batch kept;
+- after :attr:`Supervision.max_deaths` deaths in one batch, its combos not
+  yet run are recorded as failures too ("not run"), so a batch that kills
+  every process it meets is written (with its failures) and never claimed
+  again; ``xsweep retry`` reruns them;
+- with a per-combo time limit, combos are sent one at a time and a combo
+  that runs longer is killed and recorded as a failure;
+- with ``fresh=True``, each batch gets a new child (memory that leaks in the
+  function is returned after every batch).
+
+Results already computed live in the supervisor, so a child's death never
+loses them. The child ignores SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (a
+scheduler or a terminal signals the whole process group: the supervisor
+decides) and dies with its supervisor (``PR_SET_PDEATHSIG``).
+
+Linux and other systems with ``os.fork``; the grow path imports nothing more
+than the standard library here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..engine.block import Block
+from ..engine.failures import Failure, make_failure
+from ..errors import NotPicklableError
+from .child import EOF, fault_file, recv, run_child, send
+from .placement import Placement
+
+
+@dataclasses.dataclass(frozen=True)
+class Supervision:
+    """How a grower supervises the process that runs the function.
+
+    Attributes
+    ----------
+    max_deaths : int
+        Process deaths in one batch after which its combos not yet run are
+        recorded as failures without running them (default 3).
+    combo_time_limit : float, optional
+        Seconds a combo may run; a combo still running then is killed and
+        recorded as a failure (``TimeLimitExceeded``).
+    fresh : bool
+        A new process for every batch.
+    placement : Placement
+        CPUs, threads and GPUs of the process.
+    """
+
+    max_deaths: int = 3
+    combo_time_limit: float | None = None
+    fresh: bool = False
+    placement: Placement = dataclasses.field(default_factory=Placement)
+
+    def __post_init__(self) -> None:
+        if self.max_deaths < 1:
+            raise ValueError(f"max_deaths must be >= 1, got {self.max_deaths}")
+        limit = self.combo_time_limit
+        if limit is not None and not limit > 0:
+            raise ValueError(f"combo_time_limit must be > 0 seconds, got {limit}")
+
+
+class Stopped(BaseException):
+    """The supervisor was told to stop (:meth:`Supervisor.abort`): not a failure."""
+
+
+@dataclasses.dataclass
+class Death:
+    """How a child process ended without answering."""
+
+    pid: int
+    status: int
+    peak_rss_kib: int
+    seconds: float
+    limit: float | None = None  # killed by us: the combo passed this time limit
+
+    def describe(self) -> str:
+        """E.g. "was killed by signal 11 (SIGSEGV)"."""
+        if self.limit is not None:
+            return f"ran longer than the time limit of {self.limit:g} s and was killed"
+        if os.WIFSIGNALED(self.status):
+            num = os.WTERMSIG(self.status)
+            try:
+                name = signal.Signals(num).name
+            except ValueError:
+                name = f"signal {num}"
+            text = f"was killed by signal {num} ({name})"
+            if num == signal.SIGKILL:
+                text += " (the out-of-memory killer, or kill -9)"
+            return text
+        code = os.WEXITSTATUS(self.status) if os.WIFEXITED(self.status) else -1
+        return (
+            f"exited with status {code} without returning (os._exit, or a "
+            "library calling exit())"
+        )
+
+    @property
+    def exc_type(self) -> str:
+        """The failure's type name."""
+        return "TimeLimitExceeded" if self.limit is not None else "ProcessDied"
+
+
+#: held while a supervisor forks and closes the child's ends of its pipes, so
+#: that no other thread's child inherits them (a copy would hide a death)
+_FORK_LOCK = threading.Lock()
+#: the supervisor-side pipe ends of every live child, closed in new children
+_PARENT_FDS: set[int] = set()
+
+
+class Supervisor:
+    """Runs batches of combos in a supervised child process.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(start, stop) -> Block`` (runs in the child, which has it by fork).
+    combos : Grid or Cases
+        The sown combos (to name a combo that killed its process).
+    options : Supervision
+        Deaths allowed, time limit, fresh processes, placement.
+    """
+
+    def __init__(self, run: Callable, combos: Any, options: Supervision) -> None:
+        self.run = run
+        self.combos = combos
+        self.options = options
+        self.pid: int | None = None
+        self._to = self._from = -1
+        self._fault = -1
+        self._stopping = False
+        self._what = "a batch"
+        #: deaths seen in the last batch (``Death`` records), for provenance
+        self.deaths: list[Death] = []
+        #: CPU seconds and peak memory (bytes) of the children in the last batch
+        self._cpu, self._peak = 0.0, None
+
+    # ------------------------------------------------------------- children
+    def _spawn(self) -> None:
+        if self._stopping:
+            raise Stopped()
+        if self._fault < 0:
+            self._fault = fault_file()
+        os.lseek(self._fault, 0, os.SEEK_SET)
+        os.ftruncate(self._fault, 0)
+        with _FORK_LOCK:
+            req_r, req_w = os.pipe()
+            rep_r, rep_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child
+                for fd in (req_w, rep_r, *_PARENT_FDS):
+                    os.close(fd)
+                run_child(req_r, rep_w, self.run, self.options.placement, self._fault)
+            os.close(req_r)
+            os.close(rep_w)
+            _PARENT_FDS.update((req_w, rep_r))
+        self.pid, self._to, self._from = pid, req_w, rep_r
+        self._started = time.monotonic()
+
+    def _close_pipes(self) -> None:
+        with _FORK_LOCK:
+            for fd in (self._to, self._from):
+                if fd >= 0:
+                    _PARENT_FDS.discard(fd)
+                    os.close(fd)
+            self._to = self._from = -1
+
+    def close(self) -> None:
+        """End the child (it exits at EOF) and reap it."""
+        pid, self.pid = self.pid, None
+        self._close_pipes()
+        if pid is not None:
+            _reap(pid, grace=2.0)
+        if self._fault >= 0:
+            os.close(self._fault)
+            self._fault = -1
+
+    def abort(self) -> None:
+        """Stop now (from any thread): kill the child; the batch raises Stopped."""
+        self._stopping = True
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    # ------------------------------------------------------------ requests
+    def _ask(self, runs: list[tuple[int, int]], limit: float | None) -> Any:
+        """Send ``runs``; their blocks, or a :class:`Death`."""
+        if self.pid is None:
+            self._spawn()
+        t0 = time.monotonic()
+        try:
+            send(self._to, runs)
+        except BrokenPipeError:
+            return self._buried(t0, None)
+        if limit is not None:
+            ready, _, _ = select.select([self._from], [], [], limit)
+            if not ready:
+                os.kill(self.pid, signal.SIGKILL)
+                return self._buried(t0, limit)
+        try:
+            reply = recv(self._from)
+        except (ConnectionError, OSError):
+            reply = EOF
+        if reply is EOF:
+            return self._buried(t0, None)
+        kind, value = reply[:2]
+        if len(reply) > 2:  # what the child used for it: (cpu seconds, peak)
+            self._cpu += reply[2][0]
+            self._peak = max(self._peak or 0, reply[2][1] or 0) or None
+        if kind == "unpicklable":
+            raise NotPicklableError(
+                f"cannot save the result of {self._what} ({value}); every combo "
+                "value, constant and result of a crop must be picklable"
+            )
+        if kind == "error":
+            raise value
+        return value
+
+    def usage(self) -> tuple[float, int | None]:
+        """CPU seconds and peak memory (bytes) of the child(ren) that computed
+        the last batch (a dead child's peak included)."""
+        peaks = [self._peak or 0] + [(d.peak_rss_kib or 0) * 1024 for d in self.deaths]
+        return self._cpu, max(peaks) or None
+
+    def _buried(self, t0: float, limit: float | None) -> Death:
+        """Reap the dead (or killed) child: how it died."""
+        pid, self.pid = self.pid, None
+        self._close_pipes()
+        status, rss = _reap(pid, grace=1.0)
+        if self._stopping:
+            raise Stopped()
+        return Death(pid, status, rss, time.monotonic() - t0, limit)
+
+    def compute(
+        self, runs: list[tuple[int, int]], what: str = "a batch"
+    ) -> list[Block]:
+        """The blocks of ``runs`` (flat index ranges of the batch ``what``).
+
+        A combo that kills the child is a failed combo in the blocks.
+        """
+        self.deaths = []
+        self._cpu, self._peak = 0.0, None
+        self._what = what
+        runs = [(int(a), int(b)) for a, b in runs]
+        try:
+            if self.options.combo_time_limit is None:
+                got = self._ask(runs, None)
+                if not isinstance(got, Death):
+                    return got
+                self.deaths.append(got)
+                if sum(b - a for a, b in runs) == 1:
+                    return [self._failed(runs[0][0], got)]
+            return self._one_by_one(runs)
+        except BaseException:
+            if self.pid is not None:  # interrupted while the child runs
+                self.abort()
+                self._stopping = False
+                pid, self.pid = self.pid, None
+                self._close_pipes()
+                _reap(pid, grace=1.0)
+            raise
+        finally:
+            if self.options.fresh:
+                self.close()
+
+    def _one_by_one(self, runs: list[tuple[int, int]]) -> list[Block]:
+        """Run each combo of ``runs`` alone, so that a death names its combo."""
+        limit = self.options.combo_time_limit
+        blocks: list[Block] = []
+        indices = [i for a, b in runs for i in range(a, b)]
+        for n, i in enumerate(indices):
+            if len(self.deaths) >= self.options.max_deaths:
+                blocks.extend(self._not_run(indices[n:]))
+                break
+            got = self._ask([(i, i + 1)], limit)
+            if isinstance(got, Death):
+                self.deaths.append(got)
+                blocks.append(self._failed(i, got))
+            else:
+                blocks.extend(got)
+        return blocks
+
+    def _failed(self, index: int, death: Death) -> Block:
+        """A block holding the failure of combo ``index`` that ``death`` ended."""
+        now = time.time()
+        combo = self.combos.combo(index)
+        mib = death.peak_rss_kib / 1024
+        failure = make_failure(index, combo, RuntimeError(), now - death.seconds, now)
+        message = (
+            f"the process running this combo {death.describe()} (pid "
+            f"{death.pid} on {failure.host}, peak memory {mib:.0f} MiB, after "
+            f"{death.seconds:.3g} s)"
+        )
+        failure = dataclasses.replace(
+            failure,
+            exc_type=death.exc_type,
+            message=message,
+            traceback=self._fault_text() or message + "\n",
+            pid=death.pid,
+        )
+        return _failed_block(index, [failure])
+
+    def _not_run(self, indices: list[int]) -> list[Block]:
+        """Blocks failing ``indices`` unrun: the batch killed too many processes."""
+        message = (
+            f"not run: this batch killed its process {len(self.deaths)} times "
+            f"(max_deaths={self.options.max_deaths}); the other combos of the "
+            "batch are kept. Fix the function, then `xsweep retry` reruns these"
+        )
+        now = time.time()
+        out = []
+        for i in indices:
+            f = make_failure(i, self.combos.combo(i), RuntimeError(message), now, now)
+            out.append(_failed_block(i, [dataclasses.replace(f, exc_type="NotRun")]))
+        return out
+
+    def _fault_text(self) -> str:
+        """What faulthandler wrote when the child crashed (a Python traceback)."""
+        try:
+            os.lseek(self._fault, 0, os.SEEK_SET)
+            text = os.read(self._fault, 1 << 16).decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text
+
+
+def _failed_block(index: int, failures: list[Failure]) -> Block:
+    return Block(index, index + 1, "empty", [], (0,), failures)
+
+
+def _reap(pid: int, grace: float) -> tuple[int, int]:
+    """Wait for ``pid`` (SIGKILL after ``grace`` s): its status and peak RSS (KiB)."""
+    deadline = time.monotonic() + grace
+    delay = 0.0005
+    while True:
+        try:
+            got, status, usage = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0, 0
+        if got == pid:
+            return status, int(usage.ru_maxrss)
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _, status, usage = os.wait4(pid, 0)
+            return status, int(usage.ru_maxrss)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
