@@ -90,6 +90,7 @@ exit codes:
   1  some combos failed (see 'xsweep status CROP', rerun with 'xsweep retry CROP')
   2  usage error or bad input (message on stderr)
   3  nothing to do: crop not sown or already reaped, nothing to retry
+  75  grow stopped early with batches left (deadline, SIGUSR2): grow again
   130  interrupted (Ctrl-C); a batch being grown is released
   143  terminated (SIGTERM, e.g. a time limit); likewise
 """
