@@ -16,6 +16,7 @@ from ._version import __version__
 _EXPORTS: dict[str, str] = {
     # errors
     "XsweepError": "xsweep.errors",
+    "XYZError": "xsweep.errors",
     # combos
     "Grid": "xsweep.combos",
     # running functions over combos
@@ -37,6 +38,14 @@ _EXPORTS: dict[str, str] = {
     "RayGPUExecutor": "xsweep.engine.ray_executor",
     # looking at results
     "plot": "xsweep.plot",
+    "provenance": "xsweep.provenance_record",
+    # saving and loading by hand (xyzpy's names)
+    "save_ds": "xsweep.manage",
+    "load_ds": "xsweep.manage",
+    "save_merge_ds": "xsweep.manage",
+    "load_merge_ds": "xsweep.manage",
+    "save_df": "xsweep.manage",
+    "load_df": "xsweep.manage",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -13,6 +13,10 @@ class XsweepError(Exception):
     """Base class of the errors that xsweep raises on purpose."""
 
 
+#: xyzpy's name for its base error: ``except xyz.XYZError`` keeps working
+XYZError = XsweepError
+
+
 class InvalidCombosError(XsweepError, ValueError):
     """Combos, cases or constants that cannot describe a sweep."""
 

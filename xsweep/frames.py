@@ -17,6 +17,7 @@ import numpy as np
 
 from .labelling import failures_to_attr
 from .netcdf import FAILURES_ATTR
+from .provenance_record import set_provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,7 @@ def buffer_to_frame(
     *,
     var_names: Sequence[str],
     attrs: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """A filled :class:`~xsweep.engine.OutputBuffer` as one row per combo.
 
@@ -43,6 +45,8 @@ def buffer_to_frame(
         The outputs, one column each after the argument columns.
     attrs : mapping, optional
         The frame's ``attrs``.
+    provenance : mapping, optional
+        The provenance record, kept as ``attrs["xsweep_provenance"]``.
 
     Returns
     -------
@@ -62,6 +66,7 @@ def buffer_to_frame(
         data[name] = values if values.ndim == 1 else column(list(values))
     df = pd.DataFrame(data)
     df.attrs.update(attrs or {})
+    set_provenance(df, dict(provenance or {}))
     failures = list(getattr(buffer, "failures", ()))
     if failures:
         df.attrs[FAILURES_ATTR] = failures_to_attr(failures)

@@ -7,6 +7,9 @@ Conventions (the same as xyzpy's, so datasets look alike):
   ``var_coords``, or from ``constants`` (then saved as coordinates), or default
   to ``0..n-1``;
 - other ``constants`` are saved as attributes, ``resources`` are not saved;
+- what produced the dataset (xsweep's version, the function, when) is its
+  provenance record, in ``ds.encoding`` (see :func:`xsweep.provenance`), so
+  that two runs of one sweep are ``identical``;
 - explicit cases are laid out on the smallest grid covering them (each
   argument's distinct values, sorted when sortable); cells no case reaches are
   missing.
@@ -14,8 +17,8 @@ Conventions (the same as xyzpy's, so datasets look alike):
 Missing values (failed combos, cells no case reaches): NaN for floats and
 complex numbers; integer and boolean outputs with any missing entry become
 ``float64`` (booleans as 1.0 / 0.0), so NaN can mark the gap. The names of
-the constants saved as attributes are listed (JSON) in
-``ds.attrs["xsweep_constants"]``, so merging results computed with other
+the constants saved as attributes are listed in the provenance record
+(``xsweep_constants``), so merging results computed with other
 constant values is refused (see :func:`xsweep.netcdf.merge_datasets`). With
 ``on_error="record"`` the failures are listed in ``ds.attrs["xsweep_failures"]``
 as a JSON string (one record per failed combo: combo, exception type, message,
@@ -35,6 +38,7 @@ import numpy as np
 from ._version import __version__
 from .errors import OutputMismatchError
 from .netcdf import CONSTANTS_ATTR, FAILURES_ATTR, _jsonable
+from .provenance_record import set_provenance
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -175,6 +179,7 @@ def arrays_to_dataset(
     constants: Mapping[str, Any] | None = None,
     attrs: Mapping[str, Any] | None = None,
     missing: Sequence[int] = (),
+    provenance: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Label numpy arrays whose leading axes follow ``combos``.
 
@@ -184,7 +189,7 @@ def arrays_to_dataset(
         One array per output, shape ``combos.shape + internal_shape``.
     combos : Grid or Cases
         What was run.
-    var_dims, var_coords, constants, attrs
+    var_dims, var_coords, constants, attrs, provenance
         As for :func:`buffer_to_dataset`.
     missing : sequence of int
         Flat indices of combos without a result (failed or not run).
@@ -228,9 +233,10 @@ def arrays_to_dataset(
     saved = [key for key in constants if key not in ds.dims]
     for key in saved:  # (the others label internal dimensions)
         ds.attrs[key] = constants[key]
+    record = dict(provenance or {})
     if saved:
-        ds.attrs[CONSTANTS_ATTR] = json.dumps(saved)
-    return ds
+        record[CONSTANTS_ATTR] = saved
+    return set_provenance(ds, record)
 
 
 def _variable(dims: tuple, values: np.ndarray) -> Any:
@@ -278,6 +284,7 @@ def buffer_to_dataset(
     var_coords: Mapping[str, Any] | None,
     constants: Mapping[str, Any] | None,
     attrs: Mapping[str, Any] | None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Label a filled :class:`~xsweep.engine.OutputBuffer` as a dataset.
 
@@ -297,7 +304,10 @@ def buffer_to_dataset(
     constants : mapping, or None
         Saved as attributes, or as coordinates when they label a ``var_dims``.
     attrs : mapping, or None
-        Extra attributes (provenance, say).
+        Extra attributes (the user's).
+    provenance : mapping, or None
+        The provenance record (:func:`xsweep.provenance`), kept in
+        ``ds.encoding`` so that it never makes ``identical`` fail.
 
     Returns
     -------
@@ -323,6 +333,7 @@ def buffer_to_dataset(
         constants=constants,
         attrs=attrs,
         missing=missing,
+        provenance=provenance,
     )
     if failures:
         ds.attrs[FAILURES_ATTR] = failures_to_attr(failures)

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import provenance_record
 from .atomic import PathLike, atomic_path
 from .errors import FileFormatError, MergeConflictError
+from .file_engines import PICKLE_ENGINE, check_engine, load_pickled, save_pickled
 from .ncwrite import write_plain
 
 if TYPE_CHECKING:
@@ -123,7 +125,10 @@ def _encode(ds: xr.Dataset) -> xr.Dataset:
             _check_strings(name, var.values)
     for name in ds.variables:
         ds[name].attrs = _encode_attrs(ds[name].attrs)
-    ds.attrs = _encode_attrs(ds.attrs)
+    ds.attrs = _encode_attrs(provenance_record.to_attrs(ds))
+    ds.encoding = {
+        k: v for k, v in ds.encoding.items() if k != provenance_record.PROVENANCE_KEY
+    }  # now an attribute
     return ds
 
 
@@ -150,7 +155,7 @@ def _decode(ds: xr.Dataset) -> xr.Dataset:
     if COMPLEX_DIM in ds.dims:
         ds = ds.drop_dims(COMPLEX_DIM)
     ds.attrs = _decode_attrs(ds.attrs)
-    return ds
+    return provenance_record.pop_from_attrs(ds)
 
 
 # -------------------------------------------------------------- save / load --
@@ -168,15 +173,19 @@ def save_dataset(
     path : str or os.PathLike
         Destination; its directory is created if missing.
     engine : str, optional
-        xarray netCDF engine, ``"netcdf4"`` by default.
+        ``"netcdf4"`` (default), ``"h5netcdf"``, ``"scipy"`` or ``"joblib"``
+        (see :mod:`xsweep.file_engines`).
     """
     import xarray as xr
 
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset()
-    encoded = _encode(ds)
+    engine = check_engine(engine)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if engine == PICKLE_ENGINE:
+        return save_pickled(ds, path)
+    encoded = _encode(ds)
     with atomic_path(path) as tmp:
         # numbers and strings in memory: written directly (no dask imports)
         if engine != "netcdf4" or not write_plain(encoded, tmp):
@@ -214,13 +223,17 @@ def load_dataset(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
+    engine = check_engine(engine)
     try:
+        if engine == PICKLE_ENGINE:
+            ds = load_pickled(path)
+            return ds if chunks is None else ds.chunk(chunks)
         if chunks is None:
             with xr.open_dataset(path, engine=engine) as ds:
                 ds = ds.load()
         else:
             ds = xr.open_dataset(path, engine=engine, chunks=chunks)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, EOFError) as exc:
         raise FileFormatError(
             f"{path} is not a readable netCDF file ({type(exc).__name__}: {exc}); "
             "move it away or delete it, then run again"
@@ -263,6 +276,10 @@ def merge_datasets(
     failures = _failure_records(old) + _failure_records(new)
     attrs.pop(FAILURES_ATTR, None)
     merged.attrs = attrs
+    record = provenance_record.merged(
+        provenance_record.provenance(old), provenance_record.provenance(new)
+    )
+    provenance_record.set_provenance(merged, record)
     failures = _prune_failures(merged, failures)
     if failures:
         merged.attrs[FAILURES_ATTR] = json.dumps(failures)
@@ -273,12 +290,13 @@ def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> Non
     """Raise :class:`~xsweep.errors.MergeConflictError` if values clash.
 
     A clash is a variable and a coordinate where both datasets hold a
-    non-missing value and the values differ, or a constant (listed in
-    ``attrs["xsweep_constants"]`` of both) with different values.
+    non-missing value and the values differ, or a constant (listed in the
+    provenance records of both, :func:`xsweep.provenance`) with different
+    values.
     """
     import xarray as xr
 
-    _check_constants(old.attrs, new.attrs, where)
+    _check_constants(old, new, where)
 
     for name in set(old.data_vars) & set(new.data_vars):
         a, b = xr.align(old[name], new[name], join="inner")
@@ -302,13 +320,16 @@ def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> Non
             )
 
 
-def _constant_names(attrs: dict) -> list[str]:
-    names = attrs.get(CONSTANTS_ATTR) or "[]"
+def _constant_names(ds: xr.Dataset) -> list[str]:
+    names = provenance_record.provenance(ds).get(CONSTANTS_ATTR)
+    if names is None:  # a file written before provenance left ds.attrs
+        names = ds.attrs.get(CONSTANTS_ATTR) or "[]"
     return list(json.loads(names) if isinstance(names, str) else names)
 
 
-def _check_constants(old: dict, new: dict, where: str) -> None:
-    shared = set(_constant_names(old)) & set(_constant_names(new))
+def _check_constants(old_ds: xr.Dataset, new_ds: xr.Dataset, where: str) -> None:
+    shared = set(_constant_names(old_ds)) & set(_constant_names(new_ds))
+    old, new = old_ds.attrs, new_ds.attrs
     for name in sorted(shared):
         if name not in old or name not in new:
             continue

@@ -88,7 +88,7 @@ def assert_partial_reap_is_exact(crop, expected) -> None:
     done = partial["s"].notnull()
     assert (partial["s"] == expected["s"]).where(done, True).all()
     assert (partial["w"] == expected["w"]).where(done, True).all()
-    assert partial.attrs["crop_failed_combos"] == 0
+    assert xsweep.provenance(partial)["crop_failed_combos"] == 0
 
 
 def at_work(procs: list, location: Path) -> list:

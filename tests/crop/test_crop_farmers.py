@@ -49,10 +49,13 @@ def test_runner_crop_grown_by_separate_processes_equals_the_in_memory_run(tmp_pa
     ds = crop.reap()
     xr.testing.assert_identical(_data(ds), _data(expected))
     assert runner.last_ds is ds
-    assert ds.attrs["crop_num_batches"] == 3
-    assert ds.attrs["crop_num_processes"] == 3
-    assert ds.attrs["xsweep_function"].endswith("spectrum")
-    assert ds.attrs["crop_first_start"] <= ds.attrs["crop_last_finish"]
+    assert xsweep.provenance(ds)["crop_num_batches"] == 3
+    assert xsweep.provenance(ds)["crop_num_processes"] == 3
+    assert xsweep.provenance(ds)["xsweep_function"].endswith("spectrum")
+    assert (
+        xsweep.provenance(ds)["crop_first_start"]
+        <= xsweep.provenance(ds)["crop_last_finish"]
+    )
     # saved before cleaning up: reaping again (even from a new Crop) gives it back
     again = Crop(name="spectrum", parent_dir=tmp_path).reap()
     xr.testing.assert_identical(_data(again), _data(expected))
@@ -83,8 +86,8 @@ def test_partial_reap_of_a_runner_crop_keeps_failures_inspectable(tmp_path):
     s = ds["s"].values
     assert np.isnan(s[1, 1]) and np.isnan(s[2]).all()
     assert not np.isnan(s[0]).any() and not np.isnan(s[1, 0])
-    assert ds.attrs["crop_failed_combos"] == 1
-    assert ds.attrs["crop_missing_batches"] == 2
+    assert xsweep.provenance(ds)["crop_failed_combos"] == 1
+    assert xsweep.provenance(ds)["crop_missing_batches"] == 2
     assert "ArithmeticError" in ds.attrs["xsweep_failures"]
     assert crop.is_prepared()  # a partial reap keeps the crop
 

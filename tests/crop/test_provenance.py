@@ -81,19 +81,26 @@ def test_every_schedulers_ids_are_recorded_per_result_and_summarised(tmp_path):
 
     ds = crop.reap()
     assert ds["sq"].values.tolist() == [1, 4, 9, 16, 25, 36]
-    jobs = ds.attrs["crop_scheduler_jobs"].split(", ")
+    jobs = xsweep.provenance(ds)["crop_scheduler_jobs"].split(", ")
     assert sorted(jobs) == sorted(job for _, job in TASKS.values())
-    assert ds.attrs["crop_hosts"] == socket.gethostname()
-    assert ds.attrs["crop_num_processes"] == 6
+    assert xsweep.provenance(ds)["crop_hosts"] == socket.gethostname()
+    assert xsweep.provenance(ds)["crop_num_processes"] == 6
 
     def iso(t: float) -> str:
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
-    assert iso(before) <= ds.attrs["crop_first_start"]
-    assert ds.attrs["crop_first_start"] <= ds.attrs["crop_last_finish"] <= iso(after)
+    assert iso(before) <= xsweep.provenance(ds)["crop_first_start"]
+    assert (
+        xsweep.provenance(ds)["crop_first_start"]
+        <= xsweep.provenance(ds)["crop_last_finish"]
+        <= iso(after)
+    )
     # the summary survives the netCDF file that a second reap reads back
     again = xsweep.Crop(name="prov", parent_dir=tmp_path).reap()
-    assert again.attrs["crop_scheduler_jobs"] == ds.attrs["crop_scheduler_jobs"]
+    assert (
+        xsweep.provenance(again)["crop_scheduler_jobs"]
+        == xsweep.provenance(ds)["crop_scheduler_jobs"]
+    )
 
 
 def test_one_pbs_array_is_one_job_in_the_summary():

@@ -125,10 +125,10 @@ def test_constants_saved_resources_not():
 
 def test_provenance_attrs():
     ds = combo_runner_to_ds(scalar, COMBOS, var_names="x")
-    assert ds.attrs["xsweep_version"] == xsweep.__version__
-    assert ds.attrs["xsweep_function"] == f"{__name__}.scalar"
-    start = datetime.datetime.fromisoformat(ds.attrs["xsweep_run_start"])
-    end = datetime.datetime.fromisoformat(ds.attrs["xsweep_run_end"])
+    assert xsweep.provenance(ds)["xsweep_version"] == xsweep.__version__
+    assert xsweep.provenance(ds)["xsweep_function"] == f"{__name__}.scalar"
+    start = datetime.datetime.fromisoformat(xsweep.provenance(ds)["xsweep_run_start"])
+    end = datetime.datetime.fromisoformat(xsweep.provenance(ds)["xsweep_run_end"])
     assert start.utcoffset() == datetime.timedelta(0) and start <= end
 
 

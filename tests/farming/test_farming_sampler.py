@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import xsweep
 from xsweep import Runner, Sampler
 from xsweep.errors import InvalidCombosError
 
@@ -37,7 +38,7 @@ def test_samples_accumulate_on_disk(runner, tmp_path):
     assert len(full) == 10 and full.index.tolist() == list(range(10))
     assert full.e.iloc[-1] == 10.0
     pd.testing.assert_frame_equal(full.iloc[:6], first, check_like=False)
-    assert full.attrs["xsweep_function"].endswith("energy")
+    assert xsweep.provenance(full)["xsweep_function"].endswith("energy")
 
 
 def test_seed_reproduces_and_default_combos(runner):

@@ -75,8 +75,11 @@ def test_grown_by_separate_processes_then_merged_into_the_file(tmp_path):
         8, {"x": [1, 2, 4], "y": [0.5, 1.5]}, seed=7, sync=False
     )
     pd.testing.assert_frame_equal(data(df), data(expected))
-    assert df.attrs["crop_num_batches"] == 3 and df.attrs["crop_failed_combos"] == 0
-    assert df.attrs["xsweep_function"].endswith("model")
+    assert (
+        xsweep.provenance(df)["crop_num_batches"] == 3
+        and xsweep.provenance(df)["crop_failed_combos"] == 0
+    )
+    assert xsweep.provenance(df)["xsweep_function"].endswith("model")
     on_disk = pd.read_pickle(path)
     assert len(on_disk) == 11 and on_disk.index.tolist() == list(range(11))
     pd.testing.assert_frame_equal(
@@ -105,7 +108,7 @@ def test_partial_reaps_give_nan_only_where_missing_or_failed_and_add_rows_once(
 
     p = first["p"].to_numpy()
     assert np.isnan(p[[2, 4, 5]]).all() and p[[0, 1, 3]].tolist() == [0.5, 1.0, 2.0]
-    assert first.attrs["crop_missing_batches"] == 1
+    assert xsweep.provenance(first)["crop_missing_batches"] == 1
     failures = json.loads(first.attrs["xsweep_failures"])
     assert [(f["combo"], f["exc_type"]) for f in failures] == [
         ({"x": 3, "y": 0.5}, "ArithmeticError")

@@ -5,7 +5,6 @@ start, duration, peak memory and CPU time. The repository is made here."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -85,7 +84,7 @@ def test_a_reaped_dataset_names_its_git_commit_versions_and_batches(repo, tmp_pa
     assert prov["crop_numpy"] == np.__version__
     assert prov["crop_xsweep"] == xsweep.__version__
     assert prov["crop_xarray"] == xr.__version__
-    batches = json.loads(prov["crop_batches"])
+    batches = prov["crop_batches"]  # columns, one entry per batch
     assert sorted(batches["batch_id"]) == [1, 2, 3]
     assert set(batches["job"]) == {"SLURM_JOB_ID=77"}
     assert all(d >= 0 for d in batches["duration"])

@@ -7,6 +7,7 @@ import time
 import pytest
 import xarray as xr
 
+import xsweep
 from xsweep.errors import SchedulerError
 from xsweep.schedulers import get_scheduler
 
@@ -31,7 +32,9 @@ def test_slurm_array_grows_crop_and_reap_equals_in_memory(slurm, tmp_path):
     elapsed = time.monotonic() - t0
     print(f"\n[30-combo crop through SLURM: submit + grow + reap {elapsed:.1f} s]")
     xr.testing.assert_equal(ds, expected())
-    assert f"SLURM_ARRAY_JOB_ID={job_id}" in ds.attrs["crop_scheduler_jobs"]
+    assert (
+        f"SLURM_ARRAY_JOB_ID={job_id}" in xsweep.provenance(ds)["crop_scheduler_jobs"]
+    )
 
 
 def test_cancelled_task_leaves_its_batch_to_a_second_submission(slurm, tmp_path):

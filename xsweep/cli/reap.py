@@ -117,7 +117,9 @@ def _reaps_rows(crop: Any) -> bool:
 
 def _incomplete(result: Any, before: Any) -> bool:
     """Whether the reaped result has failed or missing combos."""
-    attrs = getattr(result, "attrs", None)
-    if attrs is not None and "crop_missing_batches" in attrs:
+    from ..provenance_record import provenance
+
+    attrs = provenance(result) if hasattr(result, "attrs") else None
+    if attrs and "crop_missing_batches" in attrs:
         return bool(attrs["crop_missing_batches"] or attrs["crop_failed_combos"])
     return bool(before.sown and (before.failed_combos or before.pending))

@@ -194,12 +194,10 @@ def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def batch_table(provs: list[dict[str, Any]]) -> str:
+def batch_table(provs: list[dict[str, Any]]) -> dict[str, list]:
     """Per batch growth: batch id, host, job, start, duration, peak memory and
-    CPU time, as JSON columns (one list per field, one entry per growth: a
-    retried batch has one per run)."""
-    import json
-
+    CPU time, as columns (one list per field, one entry per growth: a retried
+    batch has one per run), JSON-able."""
     rows = [p for p in provs if p.get("start") is not None]
     cols: dict[str, list] = {
         "batch_id": [p.get("batch_id") for p in rows],
@@ -212,7 +210,7 @@ def batch_table(provs: list[dict[str, Any]]) -> str:
             None if p.get("cpu_time") is None else round(p["cpu_time"], 6) for p in rows
         ],
     }
-    return json.dumps(cols, separators=(",", ":"))
+    return cols
 
 
 def _iso(t: float) -> str:

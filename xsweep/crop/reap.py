@@ -121,8 +121,13 @@ def crop_attrs(
     provs: list,
     code: dict | None = None,
 ) -> dict:
-    """Dataset attributes: provenance summary, failures, completeness, and
-    the code (``code``: the git state of the function's source at sow time)."""
+    """The crop's part of the provenance record: who grew it, completeness,
+    and the code (``code``: the git state of the function's source at sow
+    time).
+
+    It goes into the reaped result's provenance record
+    (:func:`xsweep.provenance`), not into ``attrs``.
+    """
     attrs = summarise(provs)
     for key, value in (code or {}).items():
         attrs[f"crop_{key}"] = value
@@ -233,22 +238,28 @@ def _span(provs: list[dict]) -> tuple[str, str]:
 
 
 def label(
-    buffer: Any, sow: SowRecord, labels: dict, attrs: dict, provs: list[dict]
+    buffer: Any, sow: SowRecord, labels: dict, record: dict, provs: list[dict]
 ) -> Any:
-    """The filled buffer as a labelled dataset, or as rows if ``reap_to_df``."""
+    """The filled buffer as a labelled dataset, or as rows if ``reap_to_df``.
+
+    ``record`` (:func:`crop_attrs`) joins the run's provenance record
+    (:func:`xsweep.provenance`), never ``attrs``.
+    """
     from .. import labelling
 
-    attrs = {
-        **(labels.get("attrs") or {}),
+    attrs = dict(labels.get("attrs") or {})
+    record = {
         **labelling.provenance_attrs(None, *_span(provs)),
         "xsweep_function": sow.fn_name,
-        **attrs,
+        **record,
     }
     if labels.get("reap_to_df"):
         from ..frames import buffer_to_frame
 
         var_names = labels.get("var_names") or ()
-        return buffer_to_frame(buffer, sow.combos, var_names=var_names, attrs=attrs)
+        return buffer_to_frame(
+            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record
+        )
     return labelling.buffer_to_dataset(
         buffer,
         sow.combos,
@@ -257,6 +268,7 @@ def label(
         var_coords=labels.get("var_coords"),
         constants=labels.get("constants"),
         attrs=attrs,
+        provenance=record,
     )
 
 

@@ -67,7 +67,7 @@ class CropStatus:
         ``last_lines``.
     slowest, most_memory : list of dict
         The slowest batches and those with the highest peak memory, of the
-        results read (at most 200, spread over the crop): ``batch_id``,
+        results read (at most 64, spread over the crop): ``batch_id``,
         ``duration`` (s), ``max_rss`` (bytes), ``cpu_time`` (s), ``host``,
         ``job``.
     """
@@ -151,26 +151,19 @@ def crop_status(
     store = ResultStore(layout)
     present, failed = store.snapshot()
     claimed = layout.list_claims()
-    times = []
-    failed_ids = []
-    for k, fp in enumerate(sow.fingerprints, 1):
-        key = (k, fp)
-        if key in present:
-            if key in failed:
-                status.failed += 1
-                status.failed_combos += failed[key]
-                failed_ids.append(k)
-            else:
-                status.done += 1
-            times.append(key)
-        elif key in claimed:
-            if claims.is_stale(claimed[key], heartbeat_timeout):
-                status.stale_claims += 1
-                status.pending += 1
-            else:
-                status.claimed += 1
+    keys = list(enumerate(sow.fingerprints, 1))
+    times = [key for key in keys if key in present]  # (set look-ups, in order)
+    failed_ids = [key[0] for key in times if key in failed]
+    status.failed = len(failed_ids)
+    status.failed_combos = sum(failed[key] for key in times if key in failed)
+    status.done = len(times) - status.failed
+    held = [key for key in keys if key in claimed and key not in present]
+    for key in held:
+        if claims.is_stale(claimed[key], heartbeat_timeout):
+            status.stale_claims += 1
         else:
-            status.pending += 1
+            status.claimed += 1
+    status.pending = len(keys) - len(times) - status.claimed
     for k in failed_ids[-max_failures:]:
         with contextlib.suppress(Exception):
             rec = store.read(k, sow.fingerprints[k - 1])
@@ -238,7 +231,7 @@ def _timing(
     layout: CropLayout,
     store: ResultStore,
     keys,
-    sample: int = 200,
+    sample: int = 64,
     top: int = 3,
 ) -> None:
     """Durations and time span, from at most ``sample`` results (spread out)."""

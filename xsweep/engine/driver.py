@@ -19,14 +19,23 @@ from .parallel import (
     executor_size,
     load_exception,
     local_executor,
+    local_pool_is_warm,
+    note_pool_answered,
 )
 from .progress import Progress
 from .sequential import run_range
 from .validate import check_signature
 
-#: Below this estimated total time (seconds) a sweep runs in this process even
-#: when workers were asked for: dispatching would cost more than it saves.
+#: Below this estimated time (seconds) for the combos left, a sweep runs in
+#: this process even when workers were asked for: dispatching would cost more
+#: than it saves.
 IN_PROCESS_BELOW = 0.1
+#: The same when the local worker pool is cold (its workers not started, or
+#: idle past their timeout): starting them costs this process tens of
+#: milliseconds (importing loky, spawning) and, on a machine with few cores,
+#: a share of the CPU while they start (each imports python, numpy and
+#: cloudpickle); only longer sweeps win it back.
+COLD_POOL_BELOW = 0.5
 #: How long to run combos in this process to estimate their cost.
 PROBE_SECONDS = 0.01
 
@@ -86,8 +95,9 @@ def run(
         Combos per task sent to workers (default: guided sizes).
     in_process_below : float, optional
         With workers, combos are first run here for ~10 ms to estimate their
-        cost; if the whole sweep is estimated to take less than this many
-        seconds (default :data:`IN_PROCESS_BELOW`), it finishes here instead
+        cost; if the rest is estimated to take less than this many seconds
+        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`
+        when the local pool must be started first), it finishes here instead
         of paying for dispatch; and while a cold local pool starts, this
         process runs combos too. ``0`` skips both: every combo is sent to
         the workers.
@@ -116,13 +126,15 @@ def run(
         else:
             if threshold > 0:
                 sweep.here(combos.size, budget=PROBE_SECONDS)
-            if threshold > 0 and sweep.estimate() < threshold:
+                if executor is None and not local_pool_is_warm(workers):
+                    threshold = max(threshold, COLD_POOL_BELOW)
+            if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:
-                help_start = executor is None and threshold > 0
-                if executor is None:
+                local = executor is None
+                if local:
                     executor = local_executor(workers)
-                sweep.dispatch(executor, workers, chunksize, help_start)
+                sweep.dispatch(executor, workers, chunksize, local and threshold > 0)
     return buffer
 
 
@@ -147,9 +159,9 @@ class _Sweep:
         """Measured seconds per combo so far."""
         return self.seconds / self.position if self.position else 0.0
 
-    def estimate(self) -> float:
-        """Estimated seconds to run every combo in this process."""
-        return self.per_combo() * self.combos.size
+    def estimate_left(self) -> float:
+        """Estimated seconds to run the combos not run yet in this process."""
+        return self.per_combo() * (self.combos.size - self.position)
 
     def _put(self, block: Any) -> None:
         self.buffer.put_block(block.start, block)
@@ -226,6 +238,8 @@ class _Sweep:
 
         try:
             for block, exc, span in dispatch.run(chunks, 2 * workers, helper):
+                if dispatch.answered and help_start:
+                    note_pool_answered(executor)
                 if block is None:
                     block = self._lost(span, exc, mode)
                 elif mode == "stop" and block.failures:
@@ -236,4 +250,6 @@ class _Sweep:
                 self._put(block)
         finally:
             dispatch.cancel()
+            if help_start and not dispatch.answered:
+                note_pool_answered(executor, hello=dispatch.hello)
         self.position = self.combos.size

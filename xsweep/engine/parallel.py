@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -99,15 +100,67 @@ def load_exception(data: Any) -> BaseException | None:
     return cloudpickle.loads(data)
 
 
+#: Seconds an idle local worker waits for work before it exits (loky's own
+#: default, 10 s, would make most sweeps of an interactive session start cold).
+WORKER_IDLE_TIMEOUT = 300.0
+
+
+class _LocalPool:
+    """What this process knows of the local pool: is it up, and since when idle."""
+
+    executor: Any = None
+    answered = False
+    last_used = 0.0
+    hello: Any = None  # a first task not answered before the last sweep ended
+
+
 def local_executor(num_workers: int) -> Any:
     """A warm, reusable pool of ``num_workers`` local worker processes (loky).
 
     Loky pickles with cloudpickle (functions defined in ``__main__`` or a
-    notebook work) and keeps its workers alive between sweeps.
+    notebook work) and keeps its workers alive between sweeps, here for
+    :data:`WORKER_IDLE_TIMEOUT` seconds after their last task.
     """
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=num_workers, reuse=True)
+    executor = get_reusable_executor(
+        max_workers=num_workers, reuse=True, timeout=WORKER_IDLE_TIMEOUT
+    )
+    if executor is not _LocalPool.executor:  # new (or replaced after a crash)
+        _LocalPool.executor, _LocalPool.answered = executor, False
+    return executor
+
+
+def local_pool_is_warm(num_workers: int) -> bool:
+    """Whether local workers answered lately: a sweep sent to them starts at once.
+
+    Not a promise (a worker may have been killed since); a sweep that finds
+    the pool cold still starts: this process computes until workers answer.
+    """
+    executor, hello = _LocalPool.executor, _LocalPool.hello
+    if hello is not None and _is_done(hello):  # it came up after the last sweep
+        note_pool_answered(executor)
+    return (
+        executor is not None
+        and _LocalPool.answered
+        and getattr(executor, "_max_workers", 0) >= num_workers
+        and time.monotonic() - _LocalPool.last_used < WORKER_IDLE_TIMEOUT / 2
+    )
+
+
+def note_pool_answered(executor: Any, hello: Any = None) -> None:
+    """Record that ``executor`` (the local pool) ran tasks just now.
+
+    With ``hello``, the first task of a sweep that the pool had not answered
+    by the end: it is answered once the pool is up.
+    """
+    if executor is not _LocalPool.executor:
+        return
+    if hello is not None:
+        _LocalPool.hello = hello
+        return
+    _LocalPool.answered, _LocalPool.hello = True, None
+    _LocalPool.last_used = time.monotonic()
 
 
 def default_num_workers() -> int:
@@ -161,6 +214,10 @@ class Dispatch:
         self.key = uuid.uuid4().hex
         self.payload = None if self.threads else pickle_payload(self.local_args, fn)
         self.live: list[Any] = []
+        #: whether the executor has answered a task (its workers are up)
+        self.answered = False
+        #: the first task, if the sweep ended before the executor answered it
+        self.hello: Any = None
 
     def _call(self, task: Callable, args: tuple) -> Any:
         executor = self.executor
@@ -213,6 +270,8 @@ class Dispatch:
                     start, stop = pending.pop()
                     yield (*helper(start, stop), (start, stop))  # type: ignore[misc]
                     continue
+                self.answered = self.answered or _is_done(hello)
+                self.hello = None if self.answered else hello
                 hello = None
             while pending and len(self.live) < in_flight:
                 span = pending.popleft()
@@ -228,6 +287,7 @@ class Dispatch:
                 except Exception as lost:  # the task itself failed, not a combo
                     yield None, lost, span
                     continue
+                self.answered = True
                 if block is None and exc == NEED_PAYLOAD:
                     self.live.append(self._submit(*span))
                     spans[id(self.live[-1])] = span

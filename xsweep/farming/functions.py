@@ -178,7 +178,6 @@ def _label_run(
         settings=settings,
     )
     end = labelling.utc_now()
-    all_attrs = {**dict(attrs or {}), **labelling.provenance_attrs(fn, start, end)}
     return labelling.buffer_to_dataset(
         buffer,
         combos,
@@ -186,7 +185,8 @@ def _label_run(
         var_dims=var_dims,
         var_coords=var_coords,
         constants=constants,
-        attrs=all_attrs,
+        attrs=attrs,
+        provenance=labelling.provenance_attrs(fn, start, end),
     )
 
 
@@ -316,8 +316,9 @@ def combo_runner_to_ds(
     Returns
     -------
     xarray.Dataset
-        With provenance attributes ``xsweep_version``, ``xsweep_function``,
-        ``xsweep_run_start``, ``xsweep_run_end`` (ISO 8601 UTC).
+        Its provenance record (``xsweep.provenance(ds)``: xsweep's version,
+        the function, start and end times in ISO 8601 UTC) is kept in
+        ``ds.encoding``, out of ``ds.attrs``.
     """
     grid = parse_combos(combos)
     return _label_run(

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import netcdf
 from ..combos import Cases, Grid, parse_combos
+from ..file_engines import check_engine
 from .cropping import CropMaker
 from .files import delete_file
 
@@ -45,7 +46,8 @@ class Harvester(CropMaker):
     chunks : int or dict, optional
         If given, the saved dataset is opened lazily with these dask chunks.
     engine : str, optional
-        xarray netCDF engine, ``"netcdf4"`` by default.
+        ``"netcdf4"`` (default), ``"h5netcdf"`` (the same files), ``"scipy"``
+        or ``"joblib"`` (see :mod:`xsweep.file_engines`).
     full_ds : xarray.Dataset, optional
         A dataset to start from instead of the file.
     """
@@ -61,6 +63,7 @@ class Harvester(CropMaker):
         self.runner = runner
         self.data_name = data_name
         self.chunks = chunks
+        check_engine(engine)  # refuse an unusable engine now, not at the first save
         self.engine = engine
         self._full_ds = full_ds
 

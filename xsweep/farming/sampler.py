@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import frames, labelling
+from .. import frames, labelling, provenance_record
 from ..atomic import atomic_open
 from ..crop.sow import Samples
 from ..errors import FileFormatError, InvalidCombosError
@@ -233,8 +233,9 @@ class Sampler(CropMaker):
         Returns
         -------
         pandas.DataFrame
-            The new rows (also ``last_df``); ``df.attrs`` holds provenance and,
-            with ``on_error="record"``, ``xsweep_failures``.
+            The new rows (also ``last_df``); ``df.attrs`` holds the
+            provenance record (``xsweep.provenance(df)``) and, with
+            ``on_error="record"``, ``xsweep_failures``.
         """
         fn_args, rows = self.gen_cases_fnargs(n, combos, seed=seed)
         self.last_df = self._run(fn_args, rows, runner_settings)
@@ -261,9 +262,12 @@ class Sampler(CropMaker):
             settings={**runner.default_runner_settings, **settings},
         )
         end = labelling.utc_now()
-        attrs = {**runner.attrs, **labelling.provenance_attrs(runner.fn, start, end)}
         return frames.buffer_to_frame(
-            buffer, samples, var_names=runner.var_names, attrs=attrs
+            buffer,
+            samples,
+            var_names=runner.var_names,
+            attrs=runner.attrs,
+            provenance=labelling.provenance_attrs(runner.fn, start, end),
         )
 
     # farmer protocol (for Crop)
@@ -287,7 +291,7 @@ def _append(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
         return new.reset_index(drop=True)
     # pandas keeps attrs through concat only when they are equal: merge by hand
     full = pd.concat([old, new]).reset_index(drop=True)
-    full.attrs = {**old.attrs, **new.attrs}
+    full.attrs = _merged_attrs(old, new)
     shifted = {k: [a + len(old), b + len(old)] for k, (a, b) in _spans(new).items()}
     _set_attrs(full, _records(old) + _records(new), {**_spans(old), **shifted})
     return full
@@ -320,7 +324,7 @@ def _merge_sowing(
     else:
         a, b = span
         full = pd.concat([old.iloc[:a], new, old.iloc[b:]]).reset_index(drop=True)
-        full.attrs = {**old.attrs, **new.attrs}
+        full.attrs = _merged_attrs(old, new)
         kept = [r for r in _records(old) if r.get(SOWING_KEY) != source]
     tagged = [{**r, SOWING_KEY: source} for r in _records(new)]
     _set_attrs(full, kept + tagged, {**spans, source: span})
@@ -337,6 +341,17 @@ def _holds(old: Any, new: pd.DataFrame, span: list[int], inputs: list[str]) -> b
         return all(part[c].tolist() == new[c].tolist() for c in inputs)
     except (KeyError, ValueError, TypeError):  # a column gone, or arrays
         return False
+
+
+def _merged_attrs(old: pd.DataFrame, new: pd.DataFrame) -> dict:
+    """The attrs of both; their provenance records kept as runs of one."""
+    attrs = {**old.attrs, **new.attrs}
+    record = provenance_record.merged(
+        provenance_record.provenance(old), provenance_record.provenance(new)
+    )
+    if record:
+        attrs[provenance_record.PROVENANCE_KEY] = record
+    return attrs
 
 
 def _spans(df: pd.DataFrame | None) -> dict[str, list[int]]:

@@ -1,0 +1,60 @@
+"""When ``num_workers`` sends work to the local pool, and when it does not.
+
+Each check runs in a fresh interpreter: whether the pool is warm is state of
+the process, which the other tests' sweeps would set.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from xsweep.engine import run
+    from xsweep.engine import driver, parallel
+
+    def nap(i, seconds):
+        time.sleep(seconds)
+        return os.getpid()
+
+    def pids(n, seconds, **kw):
+        buffer = run(nap, {"i": range(n)}, constants={"seconds": seconds},
+                     num_workers=2, **kw)
+        return set(buffer.arrays[None].tolist())
+
+    me = os.getpid()
+    # (thresholds set here so that no estimate, however loaded the machine,
+    # lands on the other side of one)
+    # 1. cold pool, the rest estimated under COLD_POOL_BELOW but over
+    #    in_process_below: all here, no pool started
+    driver.COLD_POOL_BELOW = 1000.0
+    assert pids(50, 0.001, in_process_below=1e-6) == {me}
+    assert "joblib.externals.loky" not in sys.modules, "started a pool for nothing"
+
+    # 2. over COLD_POOL_BELOW: the pool is started; this process computes
+    #    until it answers; the results are all there whoever computed them
+    driver.COLD_POOL_BELOW = 0.0
+    assert len(pids(200, 0.002, in_process_below=1e-6)) >= 1
+    assert "joblib.externals.loky" in sys.modules
+    deadline = time.monotonic() + 120
+    while not parallel.local_pool_is_warm(2):  # answered, during or after
+        assert time.monotonic() < deadline, "the pool never answered"
+        time.sleep(0.05)
+
+    # 3. warm pool: the workers take (nearly all of) the same kind of sweep
+    driver.COLD_POOL_BELOW = 1000.0
+    assert pids(400, 0.001, in_process_below=1e-6) - {me}, "a warm pool was unused"
+    print("ok")
+    """
+)
+
+
+def test_cold_pool_is_started_only_for_long_sweeps_and_a_warm_one_is_used():
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
