@@ -2,7 +2,7 @@
 versions of what computed its results.
 
 Looked up once, at sow time (one ``git`` call, only when the function's
-source file is inside a git work tree), and saved in the crop directory; the
+source file is inside a git work tree), and saved in the sow record; the
 grow path never runs ``git``. Growers record their own Python, numpy and
 xsweep versions with each result (see :func:`versions`).
 """

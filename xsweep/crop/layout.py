@@ -8,7 +8,6 @@ xyzpy uses, so existing habits keep working)::
         sow.xsw                      what was sown: combos, batches, fingerprints
         function.<fnfp>.xsw          the function, cloudpickled (if saved)
         farmer.xsw                   the farmer (Runner, ...), read only by reap
-        code.xsw                     the git commit of the function's source
         results/b<id>.<fp>.xsr       one batch's result
         results/b<id>.<fp>.f<n>.fail marker: that result has n failed combos
         results/compact.<token>.xsc  many batches' results merged into one file
@@ -91,11 +90,6 @@ class CropLayout:
 
     def function_file(self, fn_fingerprint: str) -> Path:
         return self.location / f"function.{fn_fingerprint}.xsw"
-
-    @property
-    def code_file(self) -> Path:
-        """The git state of the function's source at sow time."""
-        return self.location / "code.xsw"
 
     @property
     def farmer_file(self) -> Path:

@@ -181,8 +181,7 @@ def reap_crop(
     if not allow_incomplete:
         check_complete(sow, missing, buffer)
     complete = not missing and not buffer.failures
-    code = records.read_if_exists(layout.code_file, "code")
-    attrs = crop_attrs(sow, missing, buffer, provs, code)
+    attrs = crop_attrs(sow, missing, buffer, provs, sow.code)
     if complete and not _writable(layout):  # read-only: reap, keep nothing
         complete = clean_up = False
     if labels is None:

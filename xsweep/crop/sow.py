@@ -112,6 +112,9 @@ class SowRecord:
     asked : tuple
         ``(batchsize, num_batches, shuffle)`` as asked at sow time, which a
         crop reopened by name sows again with.
+    code : dict or None
+        The function's source file and the git state of its work tree at
+        sow time (see :func:`xsweep.crop.code_info.code_record`).
     """
 
     combos: Any
@@ -130,6 +133,7 @@ class SowRecord:
     sow_id: str = ""
     sown_at: float = 0.0
     asked: tuple = (None, None, False)
+    code: dict | None = None
 
     @property
     def num_batches(self) -> int:
@@ -279,7 +283,8 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
         )
     from .code_info import code_record
 
-    records.write(layout.code_file, "code", code_record(fn), what="code record")
+    if fn is not None or record.code is None:
+        record.code = code_record(fn)
     records.write(layout.sow_file, "sow", record, what="combos and constants")
 
 
