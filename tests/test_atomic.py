@@ -35,10 +35,24 @@ def test_link_exclusive_has_one_winner_and_never_a_partial_file(tmp_path):
     atomic.write_bytes(first, b"first")
     atomic.write_bytes(second, b"second")
     target = tmp_path / "claim"
-    assert atomic.link_exclusive(first, target, first.stat().st_ino)
-    assert not atomic.link_exclusive(second, target, second.stat().st_ino)
+    assert atomic.link_exclusive(first, target, b"first")
+    assert not atomic.link_exclusive(second, target, b"second")
     assert target.read_bytes() == b"first"
     assert target.stat().st_ino == first.stat().st_ino
     assert sorted(os.listdir(tmp_path)) == ["claim", "first", "second"]
     with pytest.raises(FileNotFoundError):
         atomic.link_exclusive(tmp_path / "gone", tmp_path / "other")
+
+
+def test_a_failed_link_is_told_apart_by_content_not_by_the_error(tmp_path):
+    mine = tmp_path / "mine"
+    atomic.write_bytes(mine, b"token-1 and the rest")
+    target = tmp_path / "claim"
+    os.link(mine, target)
+    # a retried link after a reply lost on NFS fails with EEXIST, yet the
+    # name is ours: its content says so
+    assert atomic.link_exclusive(mine, target, b"token-1")
+    assert not atomic.link_exclusive(mine, target, b"token-2")
+    # a real EPERM (here: linking a directory), no such name: raised
+    with pytest.raises(PermissionError):
+        atomic.link_exclusive(tmp_path, tmp_path / "other", b"x")

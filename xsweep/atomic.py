@@ -2,11 +2,16 @@
 
 A process killed at any instant leaves either the old file, the new file, or a
 stray temporary (``.<name>.tmp-<host>-<pid>-<n>``) that no reader ever looks at.
+``<host>`` is the host name and a tag of this machine's boot and pid namespace
+(:data:`WRITER_HOST`), so that a pid in a temporary's name is looked up only
+where it means the same process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import itertools
 import os
 import socket
@@ -16,8 +21,42 @@ from typing import IO
 
 PathLike = str | os.PathLike
 
-_HOST = socket.gethostname().split(".")[0]
 _counter = itertools.count()
+
+
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
+#: this boot of this machine (the kernel's random boot id), if known
+BOOT_ID: str | None = _read_first_line("/proc/sys/kernel/random/boot_id")
+
+
+def pid_namespace() -> str | None:
+    """This process's pid namespace (``pid:[inode]``), if known."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def _writer_host() -> str:
+    host = socket.gethostname().split(".")[0]
+    ns = pid_namespace()
+    if BOOT_ID is None or ns is None:
+        return host
+    tag = hashlib.blake2b(f"{BOOT_ID} {ns}".encode(), digest_size=3).hexdigest()
+    return f"{host}~{tag}"
+
+
+#: the host part of temporary names: host name ``~`` a tag of boot id and pid
+#: namespace (two processes with the same tag share one pid table)
+WRITER_HOST = _writer_host()
+_HOST = WRITER_HOST
 
 #: Set ``XSWEEP_FSYNC=0`` to skip fsync (only safe against process kills, not
 #: against power loss); on by default.
@@ -125,10 +164,11 @@ def write_linked(
     head, name = os.path.split(os.fspath(paths[0]))
     tmp = _temporary_str(head, name)
     made = []
+    mark = data[:64]
     try:
-        inode = _write_new(tmp, data, sync)
+        _write_new(tmp, data, sync)
         for path in paths:
-            if link_exclusive(tmp, path, inode):
+            if link_exclusive(tmp, path, mark):
                 made.append(os.fspath(path))
     finally:
         with contextlib.suppress(OSError):
@@ -138,26 +178,74 @@ def write_linked(
     return made
 
 
-def link_exclusive(source: PathLike, path: PathLike, inode: int | None = None) -> bool:
+def link_exclusive(source: PathLike, path: PathLike, mark: bytes | None = None) -> bool:
     """Give the complete file ``source`` the new name ``path`` unless it exists.
 
     Whether we created ``path``. One ``link``: atomic and exclusive on local
     file systems and on NFS v3+ (unlike ``flock``), and since ``source`` was
     written whole beforehand, ``path`` is never seen empty or half-written.
-    On NFS a lost reply can make a successful ``link`` look failed; then
-    ``path`` having ``source``'s ``inode`` tells.
+
+    A failed ``link`` is told apart by content, not by inode number (sshfs
+    gives every name of a file its own): ``mark``, the first bytes of
+    ``source``, says whether ``path`` is our file. So a reply lost on NFS (the
+    retried ``link`` says EEXIST, though ours succeeded) counts as won, and
+    sshfs's EPERM for an existing name counts as lost, while a real
+    permission error is raised. ``ESTALE`` (a stale NFS handle) is retried
+    once.
     """
-    try:
-        os.link(source, path)
-        return True
-    except FileExistsError:
-        return False
-    except FileNotFoundError:
-        raise
-    except OSError:
-        if inode is not None and os.stat(path).st_ino == inode:
+    for attempt in range(2):
+        try:
+            os.link(source, path)
             return True
+        except FileNotFoundError:
+            raise
+        except OSError as e:
+            if e.errno == errno.ESTALE and attempt == 0:
+                continue
+            if e.errno not in (errno.EEXIST, errno.EPERM, errno.EACCES, errno.ESTALE):
+                raise
+            held = _starts_with(path, mark)
+            if held is None:  # no such name: a real EPERM / EACCES
+                if e.errno == errno.ESTALE and attempt == 0:
+                    continue
+                raise
+            return held
+    return False  # pragma: no cover
+
+
+def _starts_with(path: PathLike, mark: bytes | None) -> bool | None:
+    """Whether the file ``path`` begins with ``mark``; None if there is no file."""
+    try:
+        with open(path, "rb", buffering=0) as f:
+            head = f.read(len(mark)) if mark else b""
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM):
+            return None if not os.path.lexists(path) else False
         raise
+    return bool(mark) and head == mark
+
+
+def open_in_place(path: PathLike) -> int:
+    """Open an existing file to overwrite bytes of it in place (a descriptor).
+
+    For :func:`overwrite_at` only: the one kind of file xsweep changes in place
+    is a holder card's heartbeat counter (a fixed-width field that readers
+    compare, never parse for data).
+    """
+    return os.open(path, os.O_WRONLY)
+
+
+def overwrite_at(fd: int, offset: int, data: bytes) -> None:
+    """Write ``data`` at ``offset`` of the open file ``fd`` and flush it.
+
+    Flushed always (``fsync``): on NFS a write stays in the client's cache
+    until then, and other hosts must see it.
+    """
+    if os.pwrite(fd, data, offset) != len(data):
+        raise OSError(errno.EIO, "short write of a heartbeat")
+    os.fsync(fd)
 
 
 def _write_new(tmp: str, data: bytes, sync: bool) -> int:

@@ -45,6 +45,17 @@ class CropError(XsweepError, RuntimeError):
     """A crop operation that cannot proceed (not sown, missing results, ...)."""
 
 
+class FileSystemError(CropError, OSError):
+    """The file system failed under xsweep, not the input: the crop directory
+    vanished or was unmounted, a networked file system went away (ENOTCONN,
+    ESTALE, EIO), the disk or quota is full. Nothing was half-written; the
+    command line exits with its own code (4)."""
+
+
+class CropReapedError(CropError):
+    """The crop was reaped (or is not sown): nothing left to grow (exit code 3)."""
+
+
 class StaleResultError(CropError):
     """A result answers a different batch than the one now sown."""
 

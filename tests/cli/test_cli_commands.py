@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import xsweep
+from xsweep import atomic
 from xsweep.cli import EXIT_FAILED, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 
 SOURCE = """
@@ -147,13 +148,16 @@ def test_reap_wait_times_out_with_exit_2(sown, capsys):
 def test_clean_removes_debris_but_keeps_results_and_all_needs_yes(sown, capsys):
     assert main(["grow", sown.path, "1"]) == EXIT_OK
     results = Path(sown.path) / "results"
-    host = socket.gethostname().split(".")[0]
+    host = atomic.WRITER_HOST  # host name ~ tag of this boot and pid namespace
     dead = _dead_pid()
     stray = results / f".b9.xsr.tmp-{host}-{dead}-0"  # its writer died
     live = results / f".b8.xsr.tmp-{host}-{os.getpid()}-0"  # being written
     remote = results / ".b7.xsr.tmp-node-elsewhere-123-0"  # another host's
     remote_old = results / ".b6.xsr.tmp-node-elsewhere-124-0"
-    for path in (stray, live, remote, remote_old):
+    # the same host name, another pid namespace (a container): its pid means
+    # nothing here, so it is judged by age like another host's
+    twin = results / f".b5.xsr.tmp-{socket.gethostname().split('.')[0]}-{dead}-0"
+    for path in (stray, live, remote, remote_old, twin):
         path.write_bytes(b"half a result")
     then = time.time() - 7200  # older than the heartbeat timeout
     os.utime(remote_old, (then, then))
@@ -161,6 +165,7 @@ def test_clean_removes_debris_but_keeps_results_and_all_needs_yes(sown, capsys):
     assert main(["clean", sown.path]) == EXIT_OK
     assert not stray.exists() and not remote_old.exists()
     assert live.exists() and remote.exists()  # their writers may be at work
+    assert twin.exists()
     assert list(sown.crop.missing_results()) == [2, 3]
     assert main(["clean", sown.path, "--all"]) == EXIT_USAGE
     assert Path(sown.path).exists()

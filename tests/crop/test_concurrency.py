@@ -122,18 +122,25 @@ def test_another_hosts_claim_is_taken_over_only_after_the_heartbeat_timeout(tmp_
     fp = crop_fingerprint(crop, 2)
     claim = write_foreign_claim(layout, 2, fp, age=5)
 
-    grown = run_cli("grow", str(crop.location), "--heartbeat-timeout", "30")
+    grow = ["grow", str(crop.location), "--heartbeat-timeout", "2"]
+    grown = run_cli(*grow, "--no-wait")
     assert grown.returncode == 0, grown.stderr
     assert list(crop.missing_results()) == [2]  # held by the other host: left alone
     assert ("2", "1") not in runs(log)
     assert crop.status().claimed == 1
     assert run_cli("clean", str(crop.location)).returncode == 0
-    assert claim.exists()  # a live claim is not debris
+    assert claim.exists()  # not provably dead: not debris
 
-    then = time.time() - 31  # its heartbeat stops
+    then = time.time() - 7200  # an old mtime proves nothing (clocks differ)
     os.utime(claim, (then, then))
-    grown = run_cli("grow", str(crop.location), "--heartbeat-timeout", "30")
+    assert run_cli(*grow, "--no-wait").returncode == 0
+    assert list(crop.missing_results()) == [2]
+    # watched without a heartbeat for the timeout (this grower's own clock):
+    # taken over, after at least the timeout
+    start = time.monotonic()
+    grown = run_cli(*grow)
     assert grown.returncode == 0, grown.stderr
+    assert time.monotonic() - start > 2
     assert list(crop.missing_results()) == []
     assert set(runs(log).values()) == {1}
 

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 from _functions import add, calls, flaky_add, logged_add, run_python
+from grower_procs import wait_for
 
 from xsweep.crop import claims, records
 from xsweep.crop.crop import Crop
@@ -136,21 +137,22 @@ def test_heartbeat_keeps_a_claim_fresh_and_stale_claims_are_broken_once(tmp_path
     path = tmp_path / "b1.ab.claim"
     token = claims.try_claim(path)
     assert token and claims.try_claim(path) is None
-    old = time.time() - 100
-    os.utime(path, (old, old))
+    before = claims.read_claim(path)["beat"]
     hb = claims.Heartbeat(0.05)
-    hb.hold(path, token)
-    deadline = time.time() + 10
-    while os.stat(path).st_mtime < old + 50 and time.time() < deadline:
-        time.sleep(0.01)
-    assert os.stat(path).st_mtime > old + 50
-    hb.drop(path)
-    # a garbled claim (no holder info), silent for long: stale, broken once
+    hb.hold(str(path), token)
+    wait_for(lambda: claims.read_claim(path)["beat"] > before + 2, what="heartbeats")
+    hb.drop(str(path))
+    # a garbled claim (no holder info): judged by whether it changes, over this
+    # process's own clock; an old mtime proves nothing
     path2 = tmp_path / "b2.ab.claim"
     path2.write_bytes(b"\x00garbled")
+    old = time.time() - 100
     os.utime(path2, (old, old))
-    assert claims.break_stale(path2, 10)
-    assert not path2.exists() and not claims.break_stale(path2, 10)
+    assert not claims.break_stale(path2, 0.3)  # first seen now
+    start = time.monotonic()
+    wait_for(lambda: claims.break_stale(path2, 0.3), what="the claim going stale")
+    assert time.monotonic() - start >= 0.3
+    assert not path2.exists() and not claims.break_stale(path2, 0.3)
     assert claims.acquire(path2, 10)
 
 

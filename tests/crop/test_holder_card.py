@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,13 +18,13 @@ def test_claims_link_to_one_card_which_is_rewritten_if_removed(tmp_path):
     assert tokens[0] and tokens[0] == tokens[1]
     card = claims.card_for(str(tmp_path))
     assert {n.stat().st_ino for n in names[:2]} == {os.stat(card.path).st_ino}
-    holder = json.loads(names[0].read_text())
+    holder = claims.read_claim(names[0])
     assert (holder["pid"], holder["token"]) == (os.getpid(), tokens[0])
     assert claims.try_claim(names[0]) is None  # held: nothing written
     os.unlink(card.path)  # removed from under us (by a clean on another host)
     assert claims.try_claim(names[2]) == tokens[0]
     assert os.stat(names[2]).st_ino == os.stat(card.path).st_ino
-    assert json.loads(names[1].read_text())["token"] == tokens[0]  # still valid
+    assert claims.read_claim(names[1])["token"] == tokens[0]  # still valid
     for name in names:
         claims.release(name, tokens[0])
     assert not any(n.exists() for n in names)

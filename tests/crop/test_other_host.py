@@ -1,5 +1,6 @@
 """Invariant 3 across hosts, for real: a grower on another host (its own UTS
-namespace, so its own hostname) keeps its claim with its heartbeat, and
+and pid namespaces, so its own hostname and pid table) keeps its claim with
+its heartbeat, and
 ``xsweep clean`` here never removes what it holds; killed, its claim cannot be
 proved dead from here, so it is taken over only once its heartbeat is older
 than the timeout, and then at once."""
@@ -32,14 +33,16 @@ def gated(x, gate):
     return 10 * x
 """
 TIMEOUT = 1.5  # heartbeat timeout, seconds (heartbeats every 0.375 s)
+# another host: its own hostname and pid table (a pid there means nothing here);
+# SIGKILL to unshare kills the grower (pid 1 of its namespace) too
+UNSHARE = ["unshare", "--uts", "--pid", "--fork", "--mount-proc", "--kill-child"]
 
 
 def other_host_can_run() -> bool:
     if shutil.which("unshare") is None or os.geteuid() != 0:
         return False
     probe = subprocess.run(
-        ["unshare", "--uts", "sh", "-c", "hostname xsweep-elsewhere"],
-        capture_output=True,
+        [*UNSHARE, "sh", "-c", "hostname xsweep-elsewhere"], capture_output=True
     )
     return probe.returncode == 0
 
@@ -47,10 +50,10 @@ def other_host_can_run() -> bool:
 def start_remote(crop: xsweep.Crop, gate: Path) -> subprocess.Popen:
     """Grow batch 1 as host ``xsweep-elsewhere``; return once it computes."""
     if not other_host_can_run():
-        pytest.skip("needs root and unshare --uts to run a grower as another host")
+        pytest.skip("needs root and unshare (UTS, pid) to run a grower as another host")
     grow = f"{PY} -m xsweep grow -q {crop.location} 1 --heartbeat-timeout {TIMEOUT}"
     remote = subprocess.Popen(
-        ["unshare", "--uts", "sh", "-c", f"hostname xsweep-elsewhere && exec {grow}"],
+        [*UNSHARE, "sh", "-c", f"hostname xsweep-elsewhere && exec {grow}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -117,7 +117,14 @@ def test_task_outside_an_array_or_on_a_missing_crop_fails(tmp_path):
     assert proc.returncode != 0 and "not run as an array task" in proc.stderr
     crop.delete_all()
     proc = run_script(text, tmp_path, LSB_JOBINDEX=1)
-    assert proc.returncode == 2 and "not sown" in proc.stderr
+    # nothing to do: the same exit code as `xsweep grow` on that crop (3)
+    assert proc.returncode == 3 and "not sown" in proc.stderr
+    grow = subprocess.run(
+        [sys.executable, "-m", "xsweep", "grow", crop.location, "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert grow.returncode == proc.returncode
 
 
 def test_shell_and_python_setup_and_threads_run_before_growing(tmp_path):

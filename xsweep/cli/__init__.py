@@ -19,12 +19,17 @@ Exit codes (a batch script can rely on them)
     The command ran, but some combos failed (their errors are kept in the
     crop: ``xsweep status CROP`` lists them, ``xsweep retry CROP`` reruns them).
 2
-    Usage error or bad input: a wrong option, an unreadable or garbled file,
-    a full disk... A one-line message on stderr says what and where (no
-    traceback unless ``--debug``).
+    Usage error or bad input: a wrong option, an unreadable or garbled file...
+    A one-line message on stderr says what and where (no traceback unless
+    ``--debug``).
 3
     Nothing to do: the crop is not sown (yet) or already reaped, or there is
     no failed combo to retry. (``grow`` with nothing left to grow exits 0.)
+4
+    The file system failed, not the input: the crop directory vanished or was
+    unmounted, a networked file system went away (ENOTCONN, ESTALE, EIO), the
+    disk or quota is full. Nothing was half-written; run it again once the
+    file system is back.
 130
     Interrupted (Ctrl-C, SIGINT): a batch being grown is released at once,
     nothing half-written counts as done.
@@ -49,16 +54,19 @@ import textwrap
 from collections.abc import Sequence
 from types import ModuleType
 
-from ..errors import Terminated
+from ..errors import CropReapedError, Terminated
 from ._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
     EXIT_OK,
+    EXIT_SYSTEM,
     EXIT_TERMINATED,
     EXIT_USAGE,
     CliError,
+    is_system_error,
     report_error,
+    silence_stdout,
 )
 
 __all__ = [
@@ -66,6 +74,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOTHING",
     "EXIT_OK",
+    "EXIT_SYSTEM",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "SUBCOMMANDS",
@@ -90,6 +99,8 @@ exit codes:
   1  some combos failed (see 'xsweep status CROP', rerun with 'xsweep retry CROP')
   2  usage error or bad input (message on stderr)
   3  nothing to do: crop not sown or already reaped, nothing to retry
+  4  the file system failed (crop directory vanished, network file system gone,
+     disk full); nothing half-written: run again once it is back
   75  grow stopped early with batches left (deadline, SIGUSR2): grow again
   130  interrupted (Ctrl-C); a batch being grown is released
   143  terminated (SIGTERM, e.g. a time limit); likewise
@@ -169,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 success, 1 some combos failed, 2 usage error or bad input,
-        3 nothing to do (crop not sown or already reaped, nothing to retry).
-        130 interrupted, 143 terminated (SIGTERM).
+        3 nothing to do (crop not sown or already reaped, nothing to retry),
+        4 the file system failed, 130 interrupted, 143 terminated (SIGTERM).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = _chosen(argv)
@@ -188,7 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated:
         print("xsweep: terminated (SIGTERM); claims released", file=sys.stderr)
         return EXIT_TERMINATED
+    except BrokenPipeError:  # the reader of stdout stopped reading (``| head``)
+        silence_stdout()
+        return EXIT_OK
     except CliError as err:
         return report_error(err, code=err.code, debug=args.debug)
+    except CropReapedError as err:
+        return report_error(err, code=EXIT_NOTHING, debug=args.debug)
     except Exception as err:  # a clear message, not a traceback (unless --debug)
-        return report_error(err, code=EXIT_USAGE, debug=args.debug)
+        code = EXIT_SYSTEM if is_system_error(err) else EXIT_USAGE
+        return report_error(err, code=code, debug=args.debug)

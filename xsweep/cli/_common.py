@@ -8,6 +8,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..crop.deadline import EXIT_STOPPED as _EXIT_STOPPED
+
 #: Success.
 EXIT_OK = 0
 #: The command ran but some combos failed.
@@ -17,6 +19,15 @@ EXIT_USAGE = 2
 #: Nothing to do: the crop is not sown or already reaped, or nothing to retry.
 #: (``grow`` with nothing left to grow succeeds: exit code 0.)
 EXIT_NOTHING = 3
+#: The file system or the machine failed, not the input: the crop directory
+#: vanished or was unmounted, a networked file system went away (ENOTCONN,
+#: ESTALE, EIO), the disk or quota is full. Nothing was half-written: run the
+#: command again once the file system is back.
+EXIT_SYSTEM = 4
+#: ``grow`` stopped early with batches left (its deadline, or SIGUSR2: the
+#: scheduler's warning signal); grow again (a job script requeues itself).
+#: The value is ``EX_TEMPFAIL`` of ``sysexits.h``; defined with the deadline.
+EXIT_STOPPED = _EXIT_STOPPED
 #: Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
 EXIT_INTERRUPTED = 130
 #: Terminated by SIGTERM (a time limit, ``scancel``, ``qdel``), 128 + 15.
@@ -43,6 +54,48 @@ def report_error(err: BaseException, *, code: int, debug: bool = False) -> int:
     if not debug and not _expected(err):
         print("xsweep: (run with --debug for the traceback)", file=sys.stderr)
     return code
+
+
+def is_system_error(err: BaseException) -> bool:
+    """Whether ``err`` says the file system failed (exit code 4), not the input."""
+    from ..crop.records import SYSTEM_ERRNOS
+    from ..errors import FileSystemError
+
+    seen = 0
+    while err is not None and seen < 5:
+        if isinstance(err, FileSystemError):
+            return True
+        if isinstance(err, OSError) and err.errno in SYSTEM_ERRNOS:
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
+def emit(text: str) -> None:
+    """Print ``text`` to stdout; a reader that stopped reading (``| head``) is fine.
+
+    On a broken pipe, stdout is pointed at ``/dev/null`` so that Python's
+    flush at exit does not complain either.
+    """
+    try:
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point stdout at ``/dev/null`` (its reader is gone)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _describe(err: BaseException) -> str:
@@ -78,6 +131,15 @@ def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directory holding the crop named --name (default: current directory)",
     )
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a directory to import the crop's function from (put first on "
+        "sys.path; may be repeated). The directories it was importable from "
+        "when sown are searched too",
+    )
 
 
 def open_crop(
@@ -105,6 +167,13 @@ def open_crop(
     """
     from ..crop.layout import CropLayout
 
+    if getattr(args, "path", None):
+        from ..crop.import_paths import add_to_sys_path
+
+        missing = [p for p in args.path if not Path(p).is_dir()]
+        if missing:
+            raise CliError(f"--path {missing[0]}: no such directory")
+        add_to_sys_path(args.path, first=True)
     if args.name is not None:
         if args.crop is not None:
             raise CliError("give either CROP or --name/--parent-dir, not both")

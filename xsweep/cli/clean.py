@@ -1,10 +1,13 @@
 """``xsweep clean CROP``: remove what killed processes left behind.
 
 A temporary file (``.<name>.tmp-<host>-<pid>-<n>``, see :mod:`xsweep.atomic`)
-is removed only when its writer is provably dead (this host, pid gone) or, for
-a writer on another host, when it is older than the heartbeat timeout: a live
-grower's temporary is never touched. A claim is removed only when stale (see
-:mod:`xsweep.crop.claims`). Results are never removed.
+is removed only when its writer is provably dead (``<host>`` names this boot
+and pid namespace, and the pid is gone) or, for another writer, when it looks
+older than the heartbeat timeout plus an hour (so a clock skew of less than an
+hour between hosts never removes a live grower's file). A claim is removed
+only when its holder is provably dead: another host's claim is taken over by
+a grower watching its heartbeat (see :mod:`xsweep.crop.claims`). Results are
+never removed.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,8 @@ DESCRIPTION = (
 
 #: seconds after which a claim set aside while being broken is debris
 BROKEN_CLAIM_AGE = 60.0
+#: margin for clock skew between hosts when judging another host's debris by age
+SKEW_MARGIN = 3600.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,8 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--heartbeat-timeout",
         type=positive_float,
         metavar="S",
-        help="age after which another host's claim or temporary is stale "
-        "(default: $XSWEEP_HEARTBEAT_TIMEOUT or 600)",
+        help="another host's temporary files are removed once they look "
+        "older than this plus an hour (default: $XSWEEP_HEARTBEAT_TIMEOUT or 600)",
     )
     parser.add_argument(
         "--all",
@@ -104,12 +108,9 @@ def remove_debris(crop: Any) -> list[Path]:
     return removed
 
 
-_HOST = socket.gethostname().split(".")[0]
-
-
 def _is_dead_debris(path: Path, timeout: float) -> bool:
     """Whether the process that left ``path`` is provably gone (or silent)."""
-    from ..atomic import TMP_MARK
+    from ..atomic import TMP_MARK, WRITER_HOST
     from ..crop.provenance import pid_is_alive
 
     try:
@@ -117,12 +118,12 @@ def _is_dead_debris(path: Path, timeout: float) -> bool:
     except FileNotFoundError:
         return False
     if TMP_MARK not in path.name:  # a claim set aside while being broken
-        return age > BROKEN_CLAIM_AGE
+        return age > BROKEN_CLAIM_AGE + SKEW_MARGIN
     parts = path.name.rsplit(TMP_MARK, 1)[1].rsplit("-", 2)  # host-pid-n
     try:
         host, pid = parts[0], int(parts[1])
     except (IndexError, ValueError):
-        return age > timeout
-    if host == _HOST:
+        return age > timeout + SKEW_MARGIN
+    if host == WRITER_HOST:  # this boot and pid namespace: the pid tells
         return not pid_is_alive(pid, None)
-    return age > timeout
+    return age > timeout + SKEW_MARGIN

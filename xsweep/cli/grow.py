@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
+import warnings
 from typing import Any
 
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_STOPPED,
     CliError,
     add_crop_arguments,
     open_crop,
@@ -29,11 +32,12 @@ DESCRIPTION = (
     "crop, and they split the work. A batch already grown, or claimed by a live "
     "grower, is skipped. Exit code 0 also when there was nothing left to grow "
     "(a job-array task that finds the crop done has done its job), 1 when some "
-    "combos failed, 75 when it stopped early with batches left (--deadline, "
-    "the scheduler's end time, or SIGUSR2: the scheduler's warning signal, "
-    "after which the batch being grown is finished and no other claimed), 130 "
-    "when interrupted by Ctrl-C, 143 by SIGTERM (a time limit, scancel, qdel): "
-    "the batches being grown are released at once."
+    "combos failed, 4 when the file system failed (the crop directory vanished, "
+    "a networked file system went away), 75 when it stopped early with batches "
+    "left (--deadline, the scheduler's end time, or SIGUSR2: the scheduler's "
+    "warning signal, after which the batch being grown is finished and no "
+    "other claimed), 130 when interrupted by Ctrl-C, 143 by SIGTERM (a time "
+    "limit, scancel, qdel): the batches being grown are released at once."
 )
 
 
@@ -54,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds without a heartbeat after which another grower's claim "
         "is stale and taken over (default: $XSWEEP_HEARTBEAT_TIMEOUT or 600); "
         "a claim whose holder died on this host is taken over at once",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit at once when the batches left are held by other growers; by "
+        "default a grower first watches those whose heartbeat it has not seen "
+        "move (at most one heartbeat interval for a live holder), and grows "
+        "those whose claims go stale (at most about one heartbeat timeout)",
     )
     parser.add_argument(
         "--max-batches",
@@ -189,27 +201,29 @@ def run(args: argparse.Namespace) -> int:
     options["deadline"] = None if args.deadline is None else resolve(args.deadline)
     if single:  # one process: all the CPUs and devices given are its own
         options.update(affinities=args.affinities, gpus=args.gpus)
-    with released_on_sigterm(), stop_on_warning():
+    wait = not args.no_wait
+    with released_on_sigterm(), stop_on_warning(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # said below, once
         if workers:
             report = crop.grow_missing(
                 args.num_workers, affinities=args.affinities, gpus=args.gpus,
                 gpus_per_task=args.gpus_per_task, **options,
             )  # fmt: skip
         elif args.batches:
-            report = crop.grow(args.batches, **options)
+            report = crop.grow(args.batches, wait=wait, **options)
         elif args.max_batches is not None:
-            report = pull_at_most(crop, args.max_batches, options)
+            report = pull_at_most(crop, args.max_batches, {**options, "wait": wait})
         else:
-            report = crop.grow(**options)
+            report = crop.grow(wait=wait, **options)
     if not args.quiet:
         print(describe(report, crop.location))
+    if report.discarded:
+        print(f"xsweep: note: {discarded(report)}", file=sys.stderr)
     return exit_code(report, crop, args.batches)
 
 
 def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
     """75 when stopped early with batches left, else 1 if combos failed, else 0."""
-    from ..crop.deadline import EXIT_STOPPED
-
     if report.stopped:
         missing = set(crop.missing_results())
         if missing if not batches else missing & set(batches):
@@ -244,4 +258,16 @@ def describe(report: Any, location: str) -> str:
         parts.append(f"held by other growers: {shown}")
     if report.stopped:
         parts.append(f"stopped early: {report.stopped}")
+    if report.discarded:
+        parts.append(f"{len(report.discarded)} discarded (written first elsewhere)")
     return "; ".join(parts)
+
+
+def discarded(report: Any) -> str:
+    """What a grow that discarded results says about them."""
+    shown = ", ".join(map(str, report.discarded[:10]))
+    return (
+        f"batch(es) {shown} computed here were discarded, not written: this "
+        "grower had lost their claims (paused past the heartbeat timeout?) or "
+        "another grower wrote them first; the result written first counts"
+    )

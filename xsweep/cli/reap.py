@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from ._common import (
     EXIT_OK,
     CliError,
     add_crop_arguments,
+    emit,
     open_crop,
     positive_float,
 )
@@ -20,7 +22,8 @@ DESCRIPTION = (
     "Gather every batch's results into one labelled dataset, save it in the crop "
     "directory and, with --output, to a netCDF file too (written atomically). By "
     "default every combo must be done (exit code 2 otherwise); --allow-incomplete "
-    "gives NaN at failed or missing combos (exit code 1 then). Once the dataset "
+    "gives NaN at failed or missing combos (exit code 1 then, naming the "
+    "batches that had no result on stderr). Once the dataset "
     "is safely on disk the crop's other files are removed (unless --keep); "
     "reaping again gives the same dataset."
 )
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             "--output"
         )
     before = crop.status()
+    missing = list(crop.missing_results()) if args.allow_incomplete else []
     result = crop.reap(
         wait=args.wait,
         allow_incomplete=args.allow_incomplete,
@@ -91,7 +95,17 @@ def run(args: argparse.Namespace) -> int:
         save_dataset(result, output)
         print(f"reaped {crop.location} into {output}")
     else:
-        print(result)
+        emit(str(result))
+    attrs = getattr(result, "attrs", None) or {}
+    if missing and attrs.get("crop_missing_batches", len(missing)):
+        shown = ", ".join(map(str, missing[:20]))
+        more = f" (+{len(missing) - 20} more)" if len(missing) > 20 else ""
+        print(
+            f"xsweep: note: {len(missing)} batch(es) had no result yet, NaN at "
+            f"their combos: {shown}{more} (grow them: xsweep grow "
+            f"{crop.location})",
+            file=sys.stderr,
+        )
     return EXIT_FAILED if _incomplete(result, before) else EXIT_OK
 
 

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import EXIT_OK, add_crop_arguments, open_crop
+from ._common import EXIT_OK, add_crop_arguments, emit, open_crop
 
 HELP = "show pending / claimed / done / failed batches, growers and failed combos"
 DESCRIPTION = (
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
         return watch(crop, args.watch, args.json)
     status = crop.status()
     if args.json:
-        print(to_json(status))
+        emit(to_json(status))
     else:
-        print(render_text(status))
+        emit(render_text(status))
     return EXIT_OK
 
 

@@ -1,142 +1,133 @@
 """Claims: which grower is working on which batch.
 
 A claim is a hard link, in the claims directory, to the grower's *holder
-card*: a small file written whole once per process and crop, holding the
-holder's host, pid, process start, scheduler ids and a unique token. Claiming
-a batch is one ``link`` (atomic and exclusive on NFS v3+ and on every local
-file system; no ``flock``), so a claim is never seen empty or half-written and
-a grower killed while claiming leaves no claim that must wait for a timeout.
-While the holder works, a :class:`Heartbeat` thread refreshes the claim's
-modification time (which is the card's: they are one inode).
+card*: a small file written whole once per process and crop. Its first line
+holds the holder's host, pid, process start, boot id, pid namespace,
+scheduler ids, heartbeat interval and a unique token; its second line is a
+heartbeat counter. Claiming a batch is one ``link`` (atomic and exclusive on
+NFS v3+ and on every local file system; no ``flock``), so a claim is never
+seen empty or half-written and a grower killed while claiming leaves no claim
+that must wait for a timeout. While the holder works, a :class:`Heartbeat`
+thread overwrites the counter in place (one write and flush per process and
+interval, whatever the number of claims: they are one file).
 
-A claim is *stale* when its holder is provably dead (same host, pid gone or
-reused) or when its heartbeat is older than the heartbeat timeout. Breaking a
-stale claim is race-free: the breaker first renames the claim to a unique name
-(only one renamer can win), checks that what it renamed is the claim it judged
-stale (else puts it back), and only then removes it and tries to claim afresh.
+A claim is *stale* when its holder is provably dead, or when its heartbeat
+stopped. Provably dead means: the holder's boot id and pid namespace are ours
+(so its pid means the same process here) and that process is gone; a host
+name proves nothing. A stopped heartbeat is judged without comparing clocks:
+an observer notes what it read of the claim (content, size, mtime) and when,
+by its own monotonic clock, and the claim is stale once that has not changed
+for the heartbeat timeout. Skewed clocks, a file server stamping its own
+times and cached attributes change nothing. Breaking a stale claim is
+race-free: the breaker first renames the claim to a unique name (only one
+renamer can win), checks that what it renamed is what it judged stale (else
+puts it back), and only then removes it and claims afresh.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import itertools
+import errno
 import json
 import os
 import threading
-import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from ..atomic import link_exclusive, write_bytes
-from .layout import holder_card_path
-from .provenance import HOST, pid_is_alive, this_process
+from ..atomic import link_exclusive
+from .cards import (  # noqa: F401  (re-exported: claims and heartbeats go together)
+    BEAT_DIGITS,
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    ENV_HEARTBEAT_TIMEOUT,
+    MAX_BEAT_INTERVAL,
+    Heartbeat,
+    HolderCard,
+    _cards,
+    _own,
+    beat_interval,
+    card_for,
+    heartbeat_for,
+    heartbeat_timeout,
+    now,
+    surely_held,
+)
+from .provenance import pid_is_alive, same_pid_table
 
-#: default seconds without a heartbeat after which a claim counts as stale
-DEFAULT_HEARTBEAT_TIMEOUT = 600.0
-ENV_HEARTBEAT_TIMEOUT = "XSWEEP_HEARTBEAT_TIMEOUT"
+# ----------------------------------------------------------------- reading
 
 
-def heartbeat_timeout(value: float | None = None) -> float:
-    """The heartbeat timeout: ``value``, else the environment, else 600 s."""
-    if value is not None:
-        return float(value)
-    env = os.environ.get(ENV_HEARTBEAT_TIMEOUT)
-    return float(env) if env else DEFAULT_HEARTBEAT_TIMEOUT
+def _parse(raw: bytes) -> dict[str, Any]:
+    head, _, rest = raw.partition(b"\n")
+    try:
+        info = json.loads(head)
+    except ValueError:
+        return {}  # garbled (claims are never half-written): judged by its beats
+    if not isinstance(info, dict):
+        return {}
+    with contextlib.suppress(ValueError):
+        info["beat"] = int(rest[:BEAT_DIGITS], 16)
+    return info
+
+
+def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
+    """The holder recorded in a claim and what tells its heartbeat; None if gone.
+
+    The second item (content, size, modification time) changes at every
+    heartbeat. An ``ESTALE`` (the name was replaced on an NFS server) is
+    retried once; a claim we may not read is ``{}``, judged by its beats.
+    """
+    for attempt in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if e.errno == errno.ESTALE and attempt == 0:
+                continue
+            if e.errno in (errno.EACCES, errno.EPERM):
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    return None
+                return {}, (b"", st.st_size, st.st_mtime_ns)
+            raise
+        try:
+            raw = os.read(fd, 1 << 16)
+            st = os.fstat(fd)
+        except OSError as e:
+            if e.errno == errno.ESTALE and attempt == 0:
+                continue
+            raise
+        finally:
+            os.close(fd)
+        return _parse(raw), (raw, st.st_size, st.st_mtime_ns)
+    return None  # pragma: no cover
 
 
 def read_claim(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The holder recorded in a claim file; ``{}`` if unreadable yet, None if gone."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return {}
-    try:
-        info = json.loads(raw)
-    except ValueError:
-        return {}  # garbled (claims are never half-written): judged by its age
-    return info if isinstance(info, dict) else {}
+    """The holder recorded in a claim file; ``{}`` if unreadable, None if gone."""
+    seen = observe(path)
+    return None if seen is None else seen[0]
 
 
-_tokens = itertools.count()
+def holder_is_dead(info: dict[str, Any]) -> bool:
+    """Whether the holder ``info`` describes is provably dead.
 
-
-def _token() -> str:
-    return f"{HOST}-{os.getpid()}-{next(_tokens)}-{os.urandom(4).hex()}"
-
-
-class HolderCard:
-    """This process's holder card in one claims directory.
-
-    The card is written once (atomically), named by
-    :func:`~xsweep.crop.layout.holder_card_path`; every claim is
-    a hard link to it. It is refreshed before a claim is made if it has not
-    been touched for a second, so a fresh claim never looks old.
-
-    Parameters
-    ----------
-    directory : str
-        The claims directory.
+    Only a process of this machine's boot and of our pid namespace can be
+    looked up here; any other holder is judged by its heartbeat alone.
     """
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.token = _token()
-        self.path = holder_card_path(directory)
-        self.inode: int | None = None
-        self._touched = -1e9
-
-    def write(self) -> None:
-        """Write the card (again, if it was removed from under us)."""
-        info = this_process()
-        info["token"] = self.token
-        write_bytes(self.path, json.dumps(info).encode(), fsync=False)
-        self.inode = os.stat(self.path).st_ino
-        self._touched = time.monotonic()
-
-    def fresh(self) -> str:
-        """The card's path, written or refreshed if need be."""
-        if self.inode is None:
-            self.write()
-        elif time.monotonic() - self._touched > 1.0:
-            try:
-                os.utime(self.path)
-                self._touched = time.monotonic()
-            except FileNotFoundError:  # removed (by a clean on another host?)
-                self.write()
-        return self.path
-
-    def remove(self) -> None:
-        """Remove the card (claims linked to it stay valid)."""
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        self.inode = None
+    pid = info.get("pid")
+    return (
+        isinstance(pid, int)
+        and same_pid_table(info)
+        and not pid_is_alive(pid, info.get("pid_start"))
+    )
 
 
-_cards: dict[tuple[str, int], HolderCard] = {}
+# ----------------------------------------------------------------- claiming
 
 
-def card_for(directory: str) -> HolderCard:
-    """This process's holder card for the claims directory ``directory``."""
-    key = (directory, os.getpid())
-    card = _cards.get(key)
-    if card is None:
-        card = _cards[key] = HolderCard(directory)
-    return card
-
-
-@atexit.register
-def _remove_cards() -> None:
-    for (_, pid), card in list(_cards.items()):
-        if pid == os.getpid():
-            card.remove()
-
-
-def try_claim(path: str | os.PathLike) -> str | None:
+def try_claim(path: str | os.PathLike, interval: float | None = None) -> str | None:
     """Claim ``path`` exclusively; its token on success, None if held.
 
     One ``link`` of this process's holder card to ``path``
@@ -144,55 +135,107 @@ def try_claim(path: str | os.PathLike) -> str | None:
     writes nothing then.
     """
     path = os.fspath(path)
-    card = card_for(os.path.dirname(path))
-    try:
-        won = link_exclusive(card.fresh(), path, card.inode)
-    except FileNotFoundError:
-        if not os.path.isdir(card.directory):
-            raise  # the claims directory is gone
-        card.write()  # the card was removed meanwhile
-        won = link_exclusive(card.path, path, card.inode)
+    card = card_for(os.path.dirname(path), interval)
+    with _here_lock:  # threads of this process share the card: one claim each
+        if path in _held_here:
+            return None
+        try:
+            won = link_exclusive(card.ensure(), path, card.mark)
+        except FileNotFoundError:
+            if not os.path.isdir(card.directory):
+                raise  # the claims directory is gone
+            card.write()  # the card was removed meanwhile
+            won = link_exclusive(card.path, path, card.mark)
+        if won:
+            card.last_claim = now()
+            _held_here.add(path)
     return card.token if won else None
+
+
+#: claims held by this process (any thread): a link failing on one of them
+#: is not a lost NFS reply, though the claim's content is our card's
+_held_here: set[str] = set()
+_here_lock = threading.Lock()
+
+
+#: what this process saw of other growers' claims: path -> (what, when by now())
+_seen: dict[str, tuple[tuple, float]] = {}
+
+#: states of a claim, as :func:`claim_state` tells them
+GONE, OURS, DEAD, NEW, ALIVE, SILENT, STALE = (
+    "gone", "ours", "dead", "new", "alive", "silent", "stale",
+)  # fmt: skip
+
+
+def _judge(path: str, seen: tuple[dict[str, Any], tuple], timeout: float) -> str:
+    info, what = seen
+    if _own.get(info.get("token")) == os.getpid():
+        return OURS
+    if holder_is_dead(info):
+        return DEAD
+    t = now()
+    before = _seen.get(path)
+    if before is None or before[0] != what:
+        _seen[path] = (what, t)
+        return NEW if before is None else ALIVE
+    interval = info.get("beat_interval")
+    floor = 2 * interval + 1 if isinstance(interval, int | float) else 0
+    return STALE if t - before[1] > max(timeout, floor) else SILENT
+
+
+def claim_state(path: str | os.PathLike, timeout: float) -> str:
+    """What this process can tell of the claim at ``path``, now.
+
+    ``"gone"`` (no claim), ``"ours"`` (held by this process), ``"dead"``
+    (its holder is provably dead), ``"new"`` (first seen now), ``"alive"``
+    (its heartbeat moved since we last looked), ``"silent"`` (unchanged, not
+    for ``timeout`` yet) or ``"stale"`` (unchanged for ``timeout`` seconds of
+    this machine's monotonic clock, and at least two of its holder's
+    heartbeat intervals).
+    """
+    path = os.fspath(path)
+    seen = observe(path)
+    if seen is None:
+        _seen.pop(path, None)
+        return GONE
+    return _judge(path, seen, timeout)
 
 
 def is_stale(
     path: str | os.PathLike, timeout: float, info: dict[str, Any] | None = None
 ) -> bool:
-    """Whether the claim at ``path`` may be broken (holder dead or silent)."""
-    info = read_claim(path) if info is None else info
-    if info is None:
-        return False  # released meanwhile: not stale, just gone
-    if info.get("host") == HOST and isinstance(info.get("pid"), int):
-        if not pid_is_alive(info["pid"], info.get("pid_start")):
-            return True
-        if info["pid"] == os.getpid():
-            return False
-    try:
-        age = time.time() - os.stat(path).st_mtime
-    except FileNotFoundError:
-        return False
-    return age > timeout
+    """Whether the claim at ``path`` may be broken (holder dead or silent).
+
+    A claim first seen now is not stale: a silent holder is told only by
+    watching its heartbeat (call again later). ``info`` is ignored (kept for
+    callers of older versions).
+    """
+    del info
+    return claim_state(path, timeout) in (DEAD, STALE)
 
 
 def break_stale(path: str | os.PathLike, timeout: float) -> bool:
     """Remove the claim at ``path`` if it is stale; whether it was removed.
 
     Safe against several processes breaking the same claim at once, and against
-    the claim being replaced by a fresh one meanwhile.
+    the claim being replaced, or beating, meanwhile.
     """
-    path = Path(path)
-    info = read_claim(path)
-    if info is None or not is_stale(path, timeout, info):
+    path = os.fspath(path)
+    seen = observe(path)
+    if seen is None:
+        _seen.pop(path, None)
         return False
-    aside = path.with_name(f"{path.name}.broken-{uuid.uuid4().hex}")
+    if _judge(path, seen, timeout) not in (DEAD, STALE):
+        return False
+    aside = f"{path}.broken-{uuid.uuid4().hex}"
     try:
         os.rename(path, aside)
     except FileNotFoundError:
         return False  # somebody else broke (or released) it first
-    taken = read_claim(aside)
-    replaced = bool(info) and (taken or {}).get("token") != info.get("token")
-    if taken is not None and (replaced or not is_stale(aside, timeout, taken)):
-        # we renamed a fresh claim made after our judgement: put it back
+    taken = observe(aside)
+    _seen.pop(path, None)
+    if taken is not None and taken[1][0] != seen[1][0]:
+        # we renamed a claim made (or a heartbeat written) after our judgement
         with contextlib.suppress(OSError):
             os.link(aside, path)
         with contextlib.suppress(OSError):
@@ -203,92 +246,39 @@ def break_stale(path: str | os.PathLike, timeout: float) -> bool:
     return True
 
 
+def still_held(path: str | os.PathLike, token: str) -> bool:
+    """Whether the claim at ``path`` is still the one ``token`` made."""
+    seen = observe(path)
+    return seen is not None and seen[0].get("token") == token
+
+
 def release(
     path: str | os.PathLike, token: str, held_for: float | None = None,
     timeout: float | None = None,
 ) -> None:  # fmt: skip
     """Remove our claim, if it is still ours.
 
-    A claim held for less than the heartbeat ``timeout`` by this live process
-    cannot have been judged stale by anyone, so it is removed straight away;
-    an older one is read first, in case it was broken and claimed afresh.
+    The claim is read first, always: if we were paused past the heartbeat
+    timeout, another grower may have broken it and claimed the batch afresh,
+    and that claim is not ours to remove. (``held_for`` and ``timeout`` are
+    ignored, kept for callers of older versions.)
     """
-    if held_for is None or timeout is None or held_for >= timeout:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        try:
-            ours = token.encode() in os.read(fd, 1 << 16)
-        finally:
-            os.close(fd)
-        if not ours:
-            return
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    del held_for, timeout
+    path = os.fspath(path)
+    try:
+        if still_held(path, token):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+    finally:
+        with _here_lock:
+            _held_here.discard(path)
+        _seen.pop(path, None)
 
 
 def acquire(path: str | os.PathLike, timeout: float) -> str | None:
     """Claim ``path``, breaking it first if stale; the token, or None if held."""
-    token = try_claim(path)
+    interval = beat_interval(timeout)
+    token = try_claim(path, interval)
     if token is None and break_stale(path, timeout):
-        token = try_claim(path)
+        token = try_claim(path, interval)
     return token
-
-
-class Heartbeat:
-    """A daemon thread refreshing the mtime of every claim this process holds.
-
-    Parameters
-    ----------
-    interval : float
-        Seconds between refreshes (a fraction of the heartbeat timeout).
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = max(0.05, float(interval))
-        self._held: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-
-    def hold(self, path: str, token: str) -> None:
-        """Start refreshing ``path``."""
-        with self._lock:
-            self._held[path] = token
-            if self._thread is None or self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(
-                    target=self._run, name="xsweep-heartbeat", daemon=True
-                )
-                self._thread.start()
-
-    def drop(self, path: str) -> None:
-        """Stop refreshing ``path``."""
-        with self._lock:
-            self._held.pop(path, None)
-
-    def beat(self) -> None:
-        """Refresh every held claim now."""
-        with self._lock:
-            paths = list(self._held)
-        for p in paths:
-            with contextlib.suppress(OSError):
-                os.utime(p)
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval)
-            self.beat()
-
-
-_heartbeats: dict[float, Heartbeat] = {}
-
-
-def heartbeat_for(timeout: float) -> Heartbeat:
-    """This process's heartbeat thread for claims with ``timeout``."""
-    hb = _heartbeats.get(timeout)
-    if hb is None:
-        hb = _heartbeats[timeout] = Heartbeat(min(timeout / 4, 30.0))
-    return hb

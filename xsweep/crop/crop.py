@@ -173,6 +173,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         batch_ids: int | str | Iterable[int | str] | None = None,
         *,
         fn: Callable | None = None,
+        wait: bool = True,
         supervise: bool = True,
         subprocess: bool = False,
         combo_time_limit: float | None = None,
@@ -204,6 +205,12 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
             it can be known (``SLURM_JOB_END_TIME``, else one ``squeue``
             query; Grid Engine ``h_rt``; PBS ``PBS_WALLTIME``), else none.
             ``report.stopped`` says why growing stopped early.
+        wait : bool, optional
+            Before returning, watch batches held by other growers whose
+            heartbeat has not been seen to move, and take over those whose
+            claims go stale (at most about one heartbeat timeout; a live
+            holder is recognised within one heartbeat interval). False
+            returns at once, leaving them to their holders.
         {options}
 
         For this one process, ``affinities`` are all its CPUs and ``gpus`` all
@@ -226,10 +233,11 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         try:
             with grower.deadline.enforced():
                 if batch_ids is None:
-                    return grower.pull(report)
+                    return grower.pull(report, wait=wait)
                 if isinstance(batch_ids, (int, str)):
                     batch_ids = [batch_ids]
-                return grower.grow([_batch_number(b) for b in batch_ids], report)
+                ids = [_batch_number(b) for b in batch_ids]
+                return grower.grow(ids, report, wait=wait)
         except DeadlineReached:
             report.stopped = (
                 f"the deadline ({grower.deadline.source}) passed while a batch was "

@@ -15,16 +15,20 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CropError
-from . import claims
+from ..errors import CropReapedError, FileSystemError
+from . import claims, records
+from .grow_report import GrowReport
 from .layout import CropLayout
 from .provenance import resource_usage, this_process
 from .sow import SowRecord
 from .store import ResultStore
+
+__all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
 from .supervised import Stopped, Supervision, Supervisor
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ class _Pending:
     token: str
     since: float
     record: dict[str, Any] | None = None
+    claimed_at: float = field(default_factory=claims.now)
 
 
 class _Flusher:
@@ -74,41 +79,6 @@ class _Flusher:
         self._stopped.set()
         if self._thread is not None:
             self._thread.join()
-
-
-@dataclass
-class GrowReport:
-    """What one grow call did.
-
-    Attributes
-    ----------
-    grown : list of int
-        Batches computed by this call.
-    skipped : list of int
-        Batches that already had a result.
-    held : list of int
-        Batches claimed by another live grower.
-    failed_combos : int
-        Combos that raised in the batches grown here.
-    stopped : str or None
-        Why growing stopped before every batch asked for was tried (a
-        deadline, the scheduler's warning signal), or None.
-    """
-
-    grown: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    held: list[int] = field(default_factory=list)
-    failed_combos: int = 0
-    stopped: str | None = None
-
-    def merge(self, other: GrowReport) -> GrowReport:
-        """Add another report's counts to this one."""
-        self.grown += other.grown
-        self.skipped += other.skipped
-        self.held += other.held
-        self.failed_combos += other.failed_combos
-        self.stopped = self.stopped or other.stopped
-        return self
 
 
 _working: dict[tuple[str, int], int] = {}
@@ -255,6 +225,7 @@ class Grower:
         report: GrowReport,
         precheck: bool,
         keep_going: Callable[[int], bool] | None = None,
+        wait: bool = False,
     ) -> None:
         """Grow batches in turn, writing the results of fast ones together.
 
@@ -262,8 +233,11 @@ class Grower:
         them are computed or the first of them is :data:`GROUP_MAX_SECONDS`
         old, then are written as one file; a background thread writes them
         on time even while a slow batch is being computed. So a kill loses at
-        most that much work, never a result that counts as done.
+        most that much work, never a result that counts as done. With
+        ``wait``, batches held by other growers are watched afterwards (see
+        :meth:`_take_over`).
         """
+        held_before = len(report.held)
         pending: list[_Pending] = []
         lock = threading.Lock()
 
@@ -294,13 +268,16 @@ class Grower:
                 commit_due()
             with lock:
                 self._commit(pending, report)
+            flusher.stop()
+            if wait and not report.stopped and len(report.held) > held_before:
+                self._take_over(report, held_before)
         except BaseException:
             with lock, contextlib.suppress(Exception):
                 self._commit(pending, report)  # interrupted: keep what was computed
             raise
         finally:
             flusher.stop()
-            with lock:
+            with lock, contextlib.suppress(Exception):  # never hide the error
                 self._release(pending)
             _at_work(self.layout, -1)
 
@@ -326,30 +303,65 @@ class Grower:
                 return None
             entry.record = self.compute(batch_id, self.sow.runs(batch_id))
         except BaseException:
-            self._release([entry])
+            with contextlib.suppress(OSError):  # never hide the error
+                self._release([entry])
             raise
         return entry
 
     def _commit(self, pending: list[_Pending], report: GrowReport) -> None:
-        """Write the results of ``pending`` batches, then release their claims."""
+        """Write the results of ``pending`` batches, then release their claims.
+
+        First writer wins: a batch whose claim is no longer ours (we were
+        paused past the heartbeat timeout and another grower took it over), or
+        whose result another grower wrote first, keeps the other result and
+        ours is discarded (:attr:`GrowReport.discarded`, and a warning).
+        """
         if not pending:
             return
-        written = set(self.store.write_group([e.record for e in pending]))
+        lost = [
+            e
+            for e in pending
+            if not claims.surely_held(e.claim, e.claimed_at)
+            and not claims.still_held(e.claim, e.token)
+        ]
+        keep = [e for e in pending if e not in lost]
+        written = (
+            set(self.store.write_group([e.record for e in keep])) if keep else set()
+        )
+        dropped = []
         for e in pending:
             if e.batch_id in written:
                 report.grown.append(e.batch_id)
                 report.failed_combos += len(e.record["failures"])
-            else:  # its claim had been broken and another grower finished it
-                report.skipped.append(e.batch_id)
+            else:
+                dropped.append(e.batch_id)
+        if dropped:
+            report.discarded += dropped
+            warnings.warn(
+                f"{self.layout.location}: batch(es) {_ids(dropped)} computed here "
+                "were discarded, not written: this grower had lost their claims "
+                "(paused past the heartbeat timeout?) or another grower wrote "
+                "them first; the result written first counts",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._release(pending)
 
     def _release(self, pending: list[_Pending]) -> None:
         """Release the claims of ``pending`` batches and forget them."""
-        now = time.monotonic()
         for e in pending:
             self.heartbeat.drop(e.claim)
-            claims.release(e.claim, e.token, now - e.since, self.timeout)
-        pending.clear()
+        try:
+            for e in pending:
+                claims.release(e.claim, e.token)
+        finally:
+            pending.clear()
+
+    def _take_over(self, report: GrowReport, start: int) -> None:
+        """Watch batches held by others; see :func:`~.takeover.take_over`."""
+        from .takeover import take_over
+
+        take_over(self, report, start)
 
     def retry_batch(self, batch_id: int, report: GrowReport) -> None:
         """Rerun only the failed combos of a batch, keeping the rest."""
@@ -376,29 +388,48 @@ class Grower:
             report.failed_combos += len(new["failures"])
         finally:
             self.heartbeat.drop(claim)
-            claims.release(claim, token)
+            with contextlib.suppress(OSError):
+                claims.release(claim, token)
 
     def _acquire(self, claim) -> str | None:
         try:
             return claims.acquire(claim, self.timeout)
         except FileNotFoundError:
             if not self.layout.sow_file.exists():
-                raise CropError(
-                    f"the crop directory {self.layout.location} was deleted (or "
-                    "reaped) while growing; nothing was half-written. Sow again."
-                ) from None
+                if (
+                    self.layout.reaped_dataset.exists()
+                    or self.layout.reaped_raw.exists()
+                ):
+                    raise CropReapedError(
+                        f"the crop at {self.layout.location} was reaped while "
+                        "growing: nothing left to grow"
+                    ) from None
+                raise records.vanished(claim) from None
             self.layout.make_dirs()
             return claims.acquire(claim, self.timeout)
+        except OSError as e:
+            if e.errno in records.SYSTEM_ERRNOS:
+                raise FileSystemError(
+                    f"cannot claim {claim}: {e.strerror or e} (the file system "
+                    "failed: a networked file system gone?). Nothing was "
+                    "half-written; grow again once it is back."
+                ) from e
+            raise
 
     def grow(
-        self, batch_ids: Iterable[int], report: GrowReport | None = None
-    ) -> GrowReport:
-        """Grow the given batches (each skipped if done or held)."""
+        self, batch_ids: Iterable[int], report: GrowReport | None = None,
+        wait: bool = True,
+    ) -> GrowReport:  # fmt: skip
+        """Grow the given batches (each skipped if done or held).
+
+        With ``wait``, batches held by another grower whose heartbeat stopped
+        are taken over once their claim is stale (see :meth:`_take_over`).
+        """
         report = GrowReport() if report is None else report
         self.store.snapshot()  # learn which results are compacted
         checked = (self.sow.check_batch(bid) for bid in batch_ids)
         try:
-            self._grow_each(checked, report, precheck=True)
+            self._grow_each(checked, report, precheck=True, wait=wait)
         finally:
             self.close()
         return report
@@ -415,10 +446,12 @@ class Grower:
                 for prov in self.store.read(*key)["provenance"][:1]:
                     self.deadline.record(prov["end"] - prov["start"])
 
-    def pull(self, report: GrowReport | None = None) -> GrowReport:
+    def pull(self, report: GrowReport | None = None, wait: bool = True) -> GrowReport:
         """Claim and grow missing batches until none is left to claim.
 
-        Starts at a random batch so that many pullers rarely contend.
+        Starts at a random batch so that many pullers rarely contend. With
+        ``wait``, it then watches batches held by growers whose heartbeat
+        stopped, and grows them once their claims are stale.
         """
         report = GrowReport() if report is None else report
         present, _ = self.store.snapshot()
@@ -434,7 +467,9 @@ class Grower:
             return i % 16 != 15 or self._sow_stamp() == stamp
 
         try:
-            self._grow_each(todo, report, precheck=False, keep_going=still_sown)
+            self._grow_each(
+                todo, report, precheck=False, keep_going=still_sown, wait=wait
+            )
         finally:
             self.close()
         return report
@@ -445,3 +480,8 @@ class Grower:
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:10]))
+    return shown + (f" (+{len(ids) - 10} more)" if len(ids) > 10 else "")

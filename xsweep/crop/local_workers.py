@@ -4,9 +4,10 @@ Each worker is a :class:`~xsweep.crop.grow.Grower` pulling batches in a thread
 of this process, its function running in a supervised child process (see
 :mod:`xsweep.crop.supervised`). Claims, heartbeats and writes stay here, so:
 
-- SIGTERM (with its default action) or Ctrl-C stops every worker within
-  seconds: children are killed, finished results written, claims released,
-  and no process is left behind;
+- SIGTERM or Ctrl-C stops every worker within seconds: children are killed,
+  finished results written, claims released, and no process is left behind
+  (then SIGTERM ends this process as it would have, see
+  :mod:`xsweep.engine.stopping`);
 - a combo that kills its worker's process is a failure of that combo; the
   worker goes on with a new child.
 """
@@ -33,8 +34,8 @@ def grow_locally(
     worker claims only batches that fit before it, and the workers still
     computing when it passes are stopped (their batches released).
     """
+    from ..engine.stopping import stopping_workers
     from .deadline import resolve
-    from .sigterm import released_on_sigterm
 
     growers = [crop._grower(supervision=s) for s in supervisions]
     for g in growers:
@@ -64,26 +65,26 @@ def grow_locally(
         threading.Thread(target=work, args=(k,), name=f"xsweep-worker-{k}")
         for k in range(len(growers))
     ]
-    with released_on_sigterm():
-        try:
-            for t in threads:
-                t.start()
-            for event in done:
-                # not Thread.join: a signal interrupting it can mark a running
-                # thread as stopped (Python 3.11), and the process would exit
-                # under it
-                while not event.wait(0.2 if end is None else 0.05):
-                    if end is not None and not passed and time.time() >= end:
-                        passed = True  # a batch ran past the deadline: stop
-                        for g in growers:
-                            g.abort()
-        except BaseException:  # SIGTERM (Terminated), Ctrl-C: stop the workers
-            for g in growers:
-                g.abort()
-            deadline = time.monotonic() + STOP_GRACE
-            for event in done:
-                event.wait(max(0.0, deadline - time.monotonic()))
-            raise
+
+    def stop() -> None:  # SIGTERM, Ctrl-C: stop the workers, let them write
+        for g in growers:
+            g.abort()
+        deadline = time.monotonic() + STOP_GRACE
+        for event in done:
+            event.wait(max(0.0, deadline - time.monotonic()))
+
+    with stopping_workers(stop):
+        for t in threads:
+            t.start()
+        for event in done:
+            # not Thread.join: a signal interrupting it can mark a running
+            # thread as stopped (Python 3.11), and the process would exit
+            # under it
+            while not event.wait(0.2 if end is None else 0.05):
+                if end is not None and not passed and time.time() >= end:
+                    passed = True  # a batch ran past the deadline: stop
+                    for g in growers:
+                        g.abort()
     for t in threads:
         t.join()
     real = [e for e in errors if not isinstance(e, Stopped)]

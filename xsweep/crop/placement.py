@@ -23,15 +23,8 @@ import math
 import os
 from collections.abc import Sequence
 
-#: environment variables setting the number of threads of numerical libraries
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-)
+from ..engine.parallel import THREAD_VARS, default_threads
+
 #: environment variables choosing the GPUs a process sees (CUDA, ROCm / HIP)
 GPU_VARS = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
 
@@ -49,27 +42,35 @@ class Placement:
     gpus : str, optional
         The devices the worker sees, as ``CUDA_VISIBLE_DEVICES`` writes them
         (``"0"``, ``"2,3"``).
+    explicit : bool
+        ``threads`` was asked for; a default one sets only the variables not
+        already set in the environment, and limits loaded pools only if none
+        is set.
     """
 
     cpus: tuple[int, ...] | None = None
     threads: int | None = None
     gpus: str | None = None
+    explicit: bool = True
 
     def environ(self) -> dict[str, str]:
         """The environment variables this placement sets."""
         env = {}
         if self.threads is not None:
-            env.update(dict.fromkeys(THREAD_VARS, str(self.threads)))
+            for name in THREAD_VARS:
+                if self.explicit or name not in os.environ:
+                    env[name] = str(self.threads)
         if self.gpus is not None:
             env.update(dict.fromkeys(GPU_VARS, self.gpus))
         return env
 
     def apply(self) -> None:
         """Apply to this process (a worker's child, before any combo runs)."""
+        user_set = any(name in os.environ for name in THREAD_VARS)
         os.environ.update(self.environ())
         if self.cpus is not None:
             os.sched_setaffinity(0, self.cpus)
-        if self.threads is not None:
+        if self.threads is not None and (self.explicit or not user_set):
             limit_loaded_pools(self.threads)
 
     def __bool__(self) -> bool:
@@ -92,14 +93,6 @@ def usable_cpus() -> list[int]:
         return sorted(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return list(range(os.cpu_count() or 1))
-
-
-def default_threads(num_workers: int) -> int:
-    """Threads per worker so that ``num_workers`` x threads fits the usable CPUs.
-
-    ``max(1, usable CPUs // num_workers)``.
-    """
-    return max(1, len(usable_cpus()) // max(1, num_workers))
 
 
 def parse_ints(text: str, what: str) -> list[int]:
@@ -221,5 +214,6 @@ def placements(
             threads = len(cpus)
         elif threads is None and num_workers > 1:
             threads = default_threads(num_workers)
-        out.append(Placement(cpus, threads, slots[k] if slots is not None else None))
+        gpu = slots[k] if slots is not None else None
+        out.append(Placement(cpus, threads, gpu, explicit=num_threads is not None))
     return num_workers, out

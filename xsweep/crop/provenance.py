@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Any
 
+from ..atomic import BOOT_ID, pid_namespace
+
 #: environment variables naming a scheduler job or array task, by scheduler
 SCHEDULER_VARS: dict[str, tuple[str, ...]] = {
     "slurm": (
@@ -25,6 +27,22 @@ SCHEDULER_VARS: dict[str, tuple[str, ...]] = {
 }
 
 HOST = socket.gethostname()
+
+
+def same_pid_table(info: dict[str, Any]) -> bool:
+    """Whether the process described by ``info`` has its pid in OUR pid table.
+
+    Only then can its pid be looked up here: the same boot of the same machine
+    and the same pid namespace. A hostname proves nothing (containers and some
+    clusters repeat hostnames; a namespace has its own pids).
+    """
+    ns = pid_namespace()
+    return (
+        BOOT_ID is not None
+        and ns is not None
+        and info.get("boot_id") == BOOT_ID
+        and info.get("pid_ns") == ns
+    )
 
 
 def scheduler_ids(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -70,6 +88,8 @@ def this_process() -> dict[str, Any]:
             host=HOST,
             pid=pid,
             pid_start=process_start_ticks(pid),
+            boot_id=BOOT_ID,
+            pid_ns=pid_namespace(),
             scheduler=scheduler_ids(),
             versions=versions(),
         )
@@ -118,7 +138,11 @@ def _high_water_mark(ru: resource.struct_rusage) -> int | None:
 
 
 def pid_is_alive(pid: int, start_ticks: int | None) -> bool:
-    """Whether process ``pid`` on THIS host still runs (and is the same one)."""
+    """Whether process ``pid`` of OUR pid table still runs (and is the same one).
+
+    Meaningful only for a process of this boot and pid namespace (see
+    :func:`same_pid_table`).
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -16,6 +16,7 @@ version lives. Every write goes through :mod:`xsweep.atomic`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import pickle
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
-from ..errors import CropError, FileFormatError, NotPicklableError
+from ..errors import CropError, FileFormatError, FileSystemError, NotPicklableError
 
 #: version of the crop file format; bump on any incompatible change
 FORMAT_VERSION = 1
@@ -78,20 +79,45 @@ def write_linked(
         return atomic.write_linked(paths, blob)
 
 
+#: errno values that say the file system (or the network under it) failed
+SYSTEM_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ENOTCONN", "ESTALE", "EIO", "ENOSPC", "EDQUOT", "EROFS", "ETIMEDOUT",
+        "EHOSTDOWN", "EHOSTUNREACH", "ENETDOWN", "ENETUNREACH", "ECONNRESET",
+        "ECONNABORTED", "EREMOTEIO", "ENOLCK", "ENODEV", "ENXIO",
+    )
+    if hasattr(errno, name)
+)  # fmt: skip
+
+
+def vanished(path: Path | str) -> FileSystemError:
+    """The error for a crop directory gone from under a process."""
+    return FileSystemError(
+        f"cannot write {path}: its directory is gone. Either the crop was "
+        "deleted while this process worked, or its file system was unmounted "
+        "or lost (check that the crop directory is still there, from this "
+        "host). Nothing was half-written."
+    )
+
+
 @contextlib.contextmanager
 def _writing(path: Path | str) -> Iterator[None]:
-    """Turn a failed write into a :class:`CropError` saying what to do."""
+    """Turn a failed write into an error saying what failed and what to do."""
     try:
         yield
     except FileNotFoundError as e:
-        raise CropError(
-            f"cannot write {path}: its directory is gone (was the crop deleted "
-            "or reaped while this process worked?). Sow the crop again."
-        ) from e
+        raise vanished(path) from e
     except OSError as e:
+        if e.errno in SYSTEM_ERRNOS:
+            raise FileSystemError(
+                f"cannot write {path}: {e.strerror or e} (the file system failed: "
+                "full, read-only, or a networked file system gone). Nothing was "
+                "half-written; fix it and grow again."
+            ) from e
         raise CropError(
             f"cannot write {path}: {e.strerror or e}. Nothing was half-written; "
-            "free some space (or fix permissions) and grow again."
+            "fix permissions and grow again."
         ) from e
 
 

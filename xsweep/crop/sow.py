@@ -21,6 +21,7 @@ from ..combos import Cases
 from ..errors import CropError, FileFormatError, InvalidCombosError
 from . import fingerprint as fpr
 from . import records
+from .import_paths import sown_from
 from .layout import CropLayout
 
 #: what a farmer tells about labelling its results (the farmer protocol);
@@ -279,7 +280,11 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
         records.write(
             layout.function_file(record.fn_fingerprint),
             "function",
-            {"pickle": blob, "fingerprint": record.fn_fingerprint},
+            {
+                "pickle": blob,
+                "fingerprint": record.fn_fingerprint,
+                "sys_path": sown_from(fn),  # where its module was importable
+            },
         )
     from .code_info import code_record
 

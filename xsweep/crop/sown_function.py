@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..errors import CropError, FileFormatError
 from . import records
 from .fingerprint import function_fingerprint
+from .import_paths import add_to_sys_path, import_advice
 from .layout import CropLayout
 from .sow import SowRecord
 
@@ -30,8 +31,15 @@ def load_function(layout: CropLayout, sow: SowRecord) -> Callable:
 
     import cloudpickle  # noqa: F401  (registers what cloudpickled data needs)
 
+    sown = list(data.get("sys_path", ()))
+    add_to_sys_path(sown)
     try:
         return pickle.loads(data["pickle"])
+    except ImportError as e:
+        raise CropError(
+            f"cannot load the function {sow.fn_name!r} of the crop at "
+            f"{layout.location} ({type(e).__name__}: {e}): " + import_advice(e, sown)
+        ) from e
     except Exception as e:
         raise FileFormatError(
             f"cannot load the function from {path} ({type(e).__name__}: {e}); is "

@@ -145,24 +145,39 @@ class ResultStore:
             records.remove(self.layout.failure_marker(bid, fp, previous_failed))
 
     def write_group(self, group: list[dict[str, Any]]) -> list[int]:
-        """Write the records of several batches as one file; the batches written.
+        """Write new results, first writer wins; the batches written.
 
-        The file is hard-linked under each batch's result name (markers of
-        failed combos first, as in :meth:`write`). A batch whose result name
-        already exists keeps that result (its claim had been broken and
-        another grower finished it).
+        The records are written once, as one file (a group, or a single
+        result), hard-linked under each batch's result name (markers of failed
+        combos first, as in :meth:`write`). A name that already exists is
+        never replaced: that batch keeps the result written first (its claim
+        had been broken and another grower finished it), and ours is dropped.
         """
-        if len(group) == 1:
-            self.write(group[0])
-            return [group[0]["batch_id"]]
         for record in group:
             self._mark_failures(record)
         keyed = {(r["batch_id"], r["fingerprint"]): r for r in group}
-        paths = {self.layout.result_path(*key): key[0] for key in keyed}
+        paths = {self.layout.result_path(*key): key for key in keyed}
         first, last = group[0]["batch_id"], group[-1]["batch_id"]
-        what = f"results of batches {first}..{last}"
-        made = records.write_linked(list(paths), "group", {"results": keyed}, what=what)
-        return [paths[p] for p in made]
+        if len(group) == 1:
+            kind, data, what = "result", group[0], f"result of batch {first}"
+        else:
+            kind, data = "group", {"results": keyed}
+            what = f"results of batches {first}..{last}"
+        made = set(records.write_linked(list(paths), kind, data, what=what))
+        for path, key in paths.items():
+            if path not in made:
+                self._unmark_lost(keyed[key])
+        return [paths[p][0] for p in paths if p in made]
+
+    def _unmark_lost(self, record: dict[str, Any]) -> None:
+        """Remove the failure marker of a result that lost to another's."""
+        nfail = len(record["failures"])
+        if not nfail:
+            return
+        bid, fp = record["batch_id"], record["fingerprint"]
+        with contextlib.suppress(Exception):
+            if len(self.read(bid, fp)["failures"]) != nfail:
+                records.remove(self.layout.failure_marker(bid, fp, nfail))
 
     def _mark_failures(self, record: dict[str, Any]) -> int:
         nfail = len(record["failures"])

@@ -21,9 +21,11 @@ from .parallel import (
     local_executor,
     local_pool_is_warm,
     note_pool_answered,
+    stop_local_executor,
 )
 from .progress import Progress
 from .sequential import run_range
+from .stopping import stopping_workers
 from .validate import check_signature
 
 #: Below this estimated time (seconds) for the combos left, a sweep runs in
@@ -65,6 +67,7 @@ def run(
     chunksize: int | None = None,
     in_process_below: float | None = None,
     desc: str | None = None,
+    num_threads: int | None = None,
 ) -> OutputBuffer:
     """Run ``fn`` over every combo and collect the results in numpy arrays.
 
@@ -103,12 +106,24 @@ def run(
         the workers.
     desc : str, optional
         Label of the progress bar.
+    num_threads : int, optional
+        Threads of the numerical libraries (OMP, MKL, OpenBLAS, vecLib,
+        numexpr, numba) in each local worker. Default: the usable CPUs
+        divided by the number of workers (at least 1), for the variables not
+        already set in this process. With local workers only. SIGTERM or
+        Ctrl-C stops local workers at once (:mod:`xsweep.engine.stopping`):
+        none is left computing behind.
 
     Returns
     -------
     OutputBuffer
         The results, with ``.arrays``, ``.failures`` and ``.missing``.
     """
+    if num_threads is not None and executor is not None:
+        raise ValueError(
+            "num_threads= sets the threads of local workers (num_workers=); "
+            "set them in the executor's own workers instead"
+        )
     if not isinstance(combos, (Grid, Cases)):
         combos = parse_combos(combos)
     if on_error not in ("raise", "record"):
@@ -133,8 +148,11 @@ def run(
             else:
                 local = executor is None
                 if local:
-                    executor = local_executor(workers)
-                sweep.dispatch(executor, workers, chunksize, local and threshold > 0)
+                    pool = local_executor(workers, num_threads)
+                    with stopping_workers(lambda: stop_local_executor(pool)):
+                        sweep.dispatch(pool, workers, chunksize, threshold > 0)
+                else:
+                    sweep.dispatch(executor, workers, chunksize, False)
     return buffer
 
 

@@ -100,6 +100,36 @@ def load_exception(data: Any) -> BaseException | None:
     return cloudpickle.loads(data)
 
 
+#: environment variables setting the number of threads of numerical libraries
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def default_threads(num_workers: int) -> int:
+    """Threads per worker so that ``num_workers`` x threads fits the usable CPUs.
+
+    ``max(1, usable CPUs // num_workers)``.
+    """
+    return max(1, default_num_workers() // max(1, num_workers))
+
+
+def thread_env(num_threads: int | None, num_workers: int) -> dict[str, str]:
+    """The :data:`THREAD_VARS` of a worker: ``num_threads`` each, or by default
+    :func:`default_threads`, but then not those already set in this process."""
+    if num_threads is not None:
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        return dict.fromkeys(THREAD_VARS, str(num_threads))
+    value = str(default_threads(num_workers))
+    return {k: value for k in THREAD_VARS if k not in os.environ}
+
+
 #: Seconds an idle local worker waits for work before it exits (loky's own
 #: default, 10 s, would make most sweeps of an interactive session start cold).
 WORKER_IDLE_TIMEOUT = 300.0
@@ -114,17 +144,22 @@ class _LocalPool:
     hello: Any = None  # a first task not answered before the last sweep ended
 
 
-def local_executor(num_workers: int) -> Any:
+def local_executor(num_workers: int, num_threads: int | None = None) -> Any:
     """A warm, reusable pool of ``num_workers`` local worker processes (loky).
 
     Loky pickles with cloudpickle (functions defined in ``__main__`` or a
     notebook work) and keeps its workers alive between sweeps, here for
-    :data:`WORKER_IDLE_TIMEOUT` seconds after their last task.
+    :data:`WORKER_IDLE_TIMEOUT` seconds after their last task. Each worker's
+    numerical libraries get :func:`thread_env` threads (set before they load;
+    other thread counts start a new pool).
     """
     from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(
-        max_workers=num_workers, reuse=True, timeout=WORKER_IDLE_TIMEOUT
+        max_workers=num_workers,
+        reuse="auto",  # the same settings (threads): the same warm workers
+        timeout=WORKER_IDLE_TIMEOUT,
+        env=thread_env(num_threads, num_workers),
     )
     if executor is not _LocalPool.executor:  # new (or replaced after a crash)
         _LocalPool.executor, _LocalPool.answered = executor, False
@@ -161,6 +196,22 @@ def note_pool_answered(executor: Any, hello: Any = None) -> None:
         return
     _LocalPool.answered, _LocalPool.hello = True, None
     _LocalPool.last_used = time.monotonic()
+
+
+def stop_local_executor(executor: Any, grace: float = 5.0) -> None:
+    """Kill the workers of a local pool now and wait for them (at most ``grace``
+    seconds); the next run starts a new pool."""
+    workers = list(getattr(executor, "_processes", {}).values())
+    if executor is _LocalPool.executor:
+        _LocalPool.executor, _LocalPool.answered, _LocalPool.hello = None, False, None
+    with contextlib.suppress(Exception):
+        executor.shutdown(wait=False, kill_workers=True)
+    for worker in workers:  # the pool's manager thread kills them too, later
+        with contextlib.suppress(Exception):
+            worker.kill()
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.join(grace)
 
 
 def default_num_workers() -> int:

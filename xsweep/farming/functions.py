@@ -13,6 +13,9 @@ chunksize, in_process_below : optional
     estimated seconds a sweep runs in this process even with workers).
 num_workers : int, optional
     Run in that many local worker processes.
+num_threads : int, optional
+    Threads of the numerical libraries in each local worker (OMP, MKL,
+    OpenBLAS, vecLib, numexpr, numba); default: usable CPUs // num_workers.
 parallel : bool, optional
     Run in one worker process per core.
 executor : object, optional
@@ -54,6 +57,7 @@ SETTINGS = (
     "verbosity",
     "progbar",
     "num_workers",
+    "num_threads",
     "parallel",
     "executor",
     "on_error",

@@ -84,7 +84,8 @@ class Runner(CropMaker):
         Extra attributes for every dataset.
     **default_runner_settings
         Run settings used by every run unless overridden: ``verbosity``,
-        ``progbar``, ``num_workers``, ``parallel``, ``executor``, ``on_error``.
+        ``progbar``, ``num_workers``, ``num_threads``, ``parallel``,
+        ``executor``, ``on_error``.
 
     Attributes
     ----------

@@ -39,7 +39,8 @@ sys.exit(run_task(sys.argv[1], sys.argv[2:]))
 XSWEEP_PY
 )
 
-# exit code: 0 grown (or nothing left), 1 some combos failed, 2 bad crop or batch
+# exit code: 0 grown (or nothing left), 1 some combos failed, 2 bad crop or batch,
+# 3 crop not sown or reaped, 4 the file system failed, 75 stopped early (deadline)
 $run"""
 )
 

@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import mpi
-from ..errors import Terminated, XsweepError
+from ..errors import CropReapedError, FileSystemError, Terminated, XsweepError
 
-#: exit codes of a task (what the scheduler records); 143: SIGTERM (128 + 15)
-EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_TERMINATED = 0, 1, 2, 143
+#: exit codes of a task (what the scheduler records), as ``xsweep grow``'s:
+#: 3 nothing to do (not sown, reaped), 4 the file system failed, 143 SIGTERM
+EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_NOTHING, EXIT_SYSTEM, EXIT_TERMINATED = (
+    0, 1, 2, 3, 4, 143,
+)  # fmt: skip
 
 
 def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
@@ -34,9 +37,12 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     int
         0 when everything asked for is grown (or another task already holds
         or finished it), 1 when some combos failed (recorded in the crop),
-        2 for a bad crop directory, batch id or MPI environment, 75 when it
-        stopped early with batches left (the allocation's end, or SIGUSR2:
-        the scheduler's warning signal), 143 when terminated by SIGTERM (a
+        2 for a bad crop directory, batch id or MPI environment, 3 when the
+        crop is not sown or was reaped (nothing to do, as ``xsweep grow``),
+        4 when the file system failed (the crop directory vanished, a
+        networked file system went away), 75 when it stopped early with
+        batches left (the allocation's end, or SIGUSR2: the scheduler's
+        warning signal), 143 when terminated by SIGTERM (a
         time limit: claims are released first).
     """
     try:
@@ -61,7 +67,8 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
         if not crop.is_prepared():
             return _error(
                 f"{tag}the crop at {path} is not sown (or was reaped and cleaned "
-                "up): nothing for this task to grow"
+                "up): nothing for this task to grow",
+                EXIT_NOTHING,
             )
         with released_on_sigterm(), stop_on_warning():
             if ids:
@@ -69,8 +76,18 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
                 report = crop.grow(mine) if mine else None
             else:
                 report = crop.grow()
+    except CropReapedError as e:
+        return _error(f"{tag}{e}", EXIT_NOTHING)
+    except FileSystemError as e:
+        return _error(f"{tag}{e}", EXIT_SYSTEM)
     except XsweepError as e:
         return _error(f"{tag}{e}")
+    except OSError as e:
+        from ..crop.records import SYSTEM_ERRNOS
+
+        if e.errno in SYSTEM_ERRNOS:
+            return _error(f"{tag}the file system failed: {e}", EXIT_SYSTEM)
+        raise
     except Terminated:
         return _error(f"{tag}terminated (SIGTERM): claims released", EXIT_TERMINATED)
     if report is None:

@@ -1,0 +1,47 @@
+"""What one grow call did: :class:`GrowReport`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class GrowReport:
+    """What one grow call did.
+
+    Attributes
+    ----------
+    grown : list of int
+        Batches computed by this call.
+    skipped : list of int
+        Batches that already had a result.
+    held : list of int
+        Batches claimed by another live grower.
+    failed_combos : int
+        Combos that raised in the batches grown here.
+    discarded : list of int
+        Batches computed here whose result was dropped: this grower had lost
+        its claim (paused past the heartbeat timeout, its claim was taken
+        over) or another grower's result was written first. Each is done,
+        by the result written first.
+    stopped : str or None
+        Why growing stopped before every batch asked for was tried (a
+        deadline, the scheduler's warning signal), or None.
+    """
+
+    grown: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    failed_combos: int = 0
+    discarded: list[int] = field(default_factory=list)
+    stopped: str | None = None
+
+    def merge(self, other: GrowReport) -> GrowReport:
+        """Add another report's counts to this one."""
+        self.grown += other.grown
+        self.skipped += other.skipped
+        self.held += other.held
+        self.failed_combos += other.failed_combos
+        self.discarded += other.discarded
+        self.stopped = self.stopped or other.stopped
+        return self
