@@ -162,7 +162,7 @@ def add(x, y):
     return x + y
 
 crop = xsweep.Runner(add, var_names="z").Crop(name="c", parent_dir=sys.argv[1])
-crop.sow_combos({"x": [1, 2, 3], "y": [0.5, 1.5]})
+crop.sow_combos({"x": [1, 2, 3], "y": [0.5, 1.5]}, verbosity=0)
 crop.grow_missing()
 ds = crop.reap()
 print(sorted(m for m in ("dask.array", "distributed") if m in sys.modules))

@@ -1,6 +1,7 @@
 """Invariant 2 with a side-effect counter: re-sowing reuses the results of
-unchanged batches (never computing them again), and never reaps an old result
-under new labels, whether the combos, their batching or the function change."""
+unchanged combos (never computing them again, whatever the batching), and
+never reaps an old result under new labels, whether the combos, their
+batching or the function change."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def make(tmp_path: Path, source: str = SOURCE, **settings) -> xsweep.Crop:
     )
 
 
-def test_a_seeded_shuffle_reuses_every_batch_a_changed_value_does_not_touch(
+def test_a_seeded_shuffle_keeps_every_result_a_changed_value_does_not_touch(
     tmp_path,
 ):
     log = tmp_path / "log"
@@ -55,21 +56,14 @@ def test_a_seeded_shuffle_reuses_every_batch_a_changed_value_does_not_touch(
     crop.sow_combos(COMBOS, constants={"log": str(log)})
     crop.grow()
     assert sum(runs(log).values()) == 15
-    sow = crop._read_sow()
-    flat = {b: [i for a, z in sow.runs(b) for i in range(a, z)] for b in range(1, 9)}
-    touched = {b for b, idx in flat.items() if any(i // 3 == 4 for i in idx)}
-    assert 0 < len(touched) < 8
     changed = {**COMBOS, "x": [0, 1, 2, 3, 9]}  # x = 4 (flat 12..14) -> 9
-    crop.sow_combos(changed, constants={"log": str(log)})
-    assert set(crop.missing_results()) == touched
+    summary = crop.sow_combos(changed, constants={"log": str(log)})
+    assert (summary.kept, summary.to_compute, summary.dropped) == (12, 3, 3)
+    assert crop.num_sown_batches == 2  # the 3 new combos, 2 a batch
     crop.grow()
     counts = runs(log)
-    # only the touched batches ran again; every other combo ran exactly once
-    again = [i for b in touched for i in flat[b]]
-    assert sum(counts.values()) == 15 + len(again)
-    for i in set(range(12)) - set(again):
-        x, y = COMBOS["x"][i // 3], COMBOS["y"][i % 3]
-        assert counts[x, y] == 1, (x, y)
+    assert sum(counts.values()) == 18  # only the new combos ran
+    assert all(n == 1 for n in counts.values())
     assert {(9, 5), (9, 6), (9, 7)} <= set(counts)
     np.testing.assert_array_equal(np.array(crop.reap()), expected(changed))
 
@@ -91,17 +85,20 @@ def test_sowing_a_changed_function_recomputes_everything_with_it(tmp_path):
     np.testing.assert_array_equal(np.array(changed.reap()), expected(COMBOS, 100))
 
 
-def test_rebatching_the_same_combos_never_mixes_old_and_new_batches(tmp_path):
+def test_rebatching_the_same_combos_keeps_results_and_never_mixes_batches(
+    tmp_path,
+):
     log = tmp_path / "log"
     crop = make(tmp_path, batchsize=2)
     crop.sow_combos(COMBOS, constants={"log": str(log)})
     crop.grow([1, 2, 3])  # combos 0..5
-    crop.sow_combos(COMBOS, constants={"log": str(log)}, batchsize=3)
-    # batch 1 of 3 combos is not batch 1 of 2: nothing answers the new batches
-    assert crop.missing_results() == (1, 2, 3, 4, 5)
+    summary = crop.sow_combos(COMBOS, constants={"log": str(log)}, batchsize=3)
+    # the 6 results are kept by combo; the new batches hold the 9 others
+    assert (summary.kept, summary.to_compute, summary.batches) == (6, 9, 3)
+    assert crop.missing_results() == (1, 2, 3)
     crop.grow()
     np.testing.assert_array_equal(np.array(crop.reap()), expected(COMBOS))
-    assert max(runs(log).values()) == 2  # each combo at most once per batching
+    assert sum(runs(log).values()) == 15  # each combo exactly once
 
 
 @pytest.mark.parametrize(
@@ -124,9 +121,11 @@ def test_a_crop_reopened_by_name_resows_with_its_batching_and_keeps_results(
     assert reopened.missing_results() == ()  # every result kept ...
     reopened.grow()
     assert sum(runs(log).values()) == 120  # ... none computed again
-    # settings given explicitly still win
-    reopened.sow_combos(combos, constants={"log": str(log)}, num_batches=7)
+    # settings given explicitly still win (over the combos left to compute)
+    more = {"x": list(range(47)), "y": [5, 6, 7]}  # 21 more combos
+    reopened.sow_combos(more, constants={"log": str(log)}, num_batches=7)
     assert reopened.num_batches == 7
+    assert reopened._read_sow().num_kept == 120
 
 
 def test_a_reopened_runner_or_harvester_crop_keeps_labels_constants_and_file(

@@ -48,7 +48,7 @@ def make_runner():
 def make_crop(parent_dir, name="sweep", hold=""):
     """A sown crop of :data:`COMBOS` in ``parent_dir`` (6 batches)."""
     crop = make_runner().Crop(name=name, parent_dir=parent_dir, batchsize=BATCHSIZE)
-    crop.sow_combos(COMBOS, constants={"hold": hold})
+    crop.sow_combos(COMBOS, constants={"hold": hold}, verbosity=0)
     return crop
 
 

@@ -164,6 +164,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         fn = fn if fn is not None else self._fn
         if fn is None:
             fn = load_function(self._layout, sow)
+            check_function(fn, sow, self._layout, loaded=True)
         elif sow.fn_fingerprint != "none":
             check_function(fn, sow, self._layout)
         return Grower(self._layout, sow, fn, self.heartbeat_timeout, supervision)
@@ -283,12 +284,51 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         )
 
     def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
-        """Rerun only the combos that failed, keeping every other result."""
+        """Rerun only the combos that failed, keeping every other result.
+
+        Parameters
+        ----------
+        fn : callable, optional
+            The function, if not saved with the crop. A function whose code
+            differs from the one sown is a fix: the crop is sown again with
+            it, keeping the results of the old code for the combos that did
+            not fail (the reaped dataset names both versions in
+            ``crop_code_versions``), and the failed combos are computed with
+            the fix. Combos not grown yet will be grown with the fix too.
+        """
+        sow = self._read_sow()
+        if fn is not None and sow.fn_fingerprint != "none":
+            from .fingerprint import function_fingerprint
+
+            if function_fingerprint(fn) != sow.fn_fingerprint:
+                return self._retry_with_fix(fn, sow)
         grower = self._grower(fn)
         report = GrowReport()
         for bid in self.failed_results():
             grower.retry_batch(bid, report)
         return report
+
+    def _retry_with_fix(self, fn: Callable, sow: SowRecord) -> GrowReport:
+        """Sow again with ``fn``, keeping the old code's results, and grow the
+        batches holding the combos that failed."""
+        failed = sorted({f.index for f in self.failures()})
+        if not failed:
+            raise CropError(
+                f"no combo of the crop at {self.location} failed, so there is "
+                "nothing for retry_failed(fn=...) to fix. To compute every combo "
+                "with the new function, sow again with it (crop.sow_combos(...); "
+                "keep_old_code=True keeps the results of the old one)."
+            )
+        batchsize, num_batches, shuffle = sow.asked
+        self._sow_grid(
+            sow.kind, sow.combos, sow.constants, batchsize, num_batches, shuffle,
+            1, keep_old_code=True, fn=fn, save_fn=sow.fn_saved,
+        )  # fmt: skip
+        self._fn = fn
+        new = self._read_sow()
+        batch_of = new.batch_of_flat()
+        todo = sorted({int(batch_of[i]) for i in failed} - {0})
+        return self._grower(fn).grow(todo)
 
     # --------------------------------------------------------------- reap
     def reap(

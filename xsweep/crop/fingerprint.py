@@ -1,19 +1,20 @@
-"""Fingerprints: of a function's code, of constants, and of each batch.
+"""Fingerprints: of a function's code, of constants, of each batch, of combos.
 
 A batch fingerprint hashes the combos in the batch (their names and values, in
 order), where they sit in the grid (their flat indices: a result is placed by
 them), the constants and the function's fingerprint. A result records the
-fingerprint of the batch it answers, so re-sowing different combos never lets
-an old result be reaped under new labels (nor the same combos, moved elsewhere
-in the grid, at their old place), while re-sowing the same combos gives the
-same fingerprints and keeps the results.
+fingerprint of the batch it answers, so a result is never reaped under another
+batch's labels. A combo key (:func:`combo_keys`) stands for one combo and the
+constants wherever it sits: sowing again keeps results by it.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import pickle
+import sys
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -95,26 +96,66 @@ def _global_names(code: types.CodeType) -> list[str]:
     return names
 
 
-def _fn_parts(fn: Any, depth: int, seen: set[int]) -> list[bytes]:
-    """What a function's results depend on: its code, defaults, closure, the
-    plain-data globals it reads, and (to ``depth``) the functions it calls."""
-    if id(fn) in seen:
-        return [b"<seen>"]
-    seen.add(id(fn))
-    parts: list[bytes] = []
+#: how many calls deep the functions a function calls are fingerprinted
+CALL_DEPTH = 4
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_user_file(path: str) -> bool:
+    """Whether a module file is the user's own: not the standard library nor
+    an installed package (under Python's prefixes, or in site-packages), not
+    xsweep."""
+    real = os.path.realpath(path)
+    if "site-packages" in real or "dist-packages" in real:
+        return False
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        if real.startswith(os.path.realpath(prefix) + os.sep):
+            return False
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return not real.startswith(here + os.sep)
+
+
+def _is_user_module(module: Any) -> bool:
+    path = getattr(module, "__file__", None)
+    return bool(path) and _is_user_file(path)
+
+
+def _defined_by_user(fn: Any) -> bool:
+    """Whether ``fn`` comes from the user's code (or from no importable module)."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if module is None or getattr(module, "__name__", "") == "__main__":
+        return True
+    return _is_user_module(module)
+
+
+def _label(fn: Any) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+
+
+def _fn_parts(fn: Any, depth: int, seen: set[int], out: dict[str, list[bytes]]) -> str:
+    """Add what a function's results depend on to ``out``, under its name: its
+    code, defaults, closure, the plain-data globals it reads, the attributes
+    it reads of the user's own modules, and (to ``depth``) the user's functions
+    it calls, each under its own name. Returns the name used."""
+    prefix: list[bytes] = []
     while isinstance(fn, functools.partial):
-        parts.append(value_bytes((fn.args, sorted(fn.keywords.items()))))
+        prefix.append(value_bytes((fn.args, sorted(fn.keywords.items()))))
         fn = fn.func
+    label = _label(fn)
+    while label in out:  # another function of the same name (a lambda, ...)
+        label += "'"
+    seen.add(id(fn))
+    parts = out.setdefault(label, prefix)
     code = getattr(fn, "__code__", None)
     if code is None:
         call = getattr(type(fn), "__call__", None)  # noqa: B004
         if call is None or not hasattr(call, "__code__"):
-            return [*parts, value_bytes(fn)]
+            parts.append(value_bytes(fn))
+            return label
         state = getattr(fn, "__dict__", {})
         parts.append(_data_bytes(tuple(sorted(map(repr, state.items())))) or b"")
         fn, code = call, call.__code__
-    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
-    parts += [name.encode(), _code_bytes(code)]
+    parts += [_label(fn).encode(), _code_bytes(code)]
     parts.append(repr((fn.__defaults__, fn.__kwdefaults__)).encode())
     cells = []
     for cell in getattr(fn, "__closure__", None) or ():
@@ -122,31 +163,89 @@ def _fn_parts(fn: Any, depth: int, seen: set[int]) -> list[bytes]:
             cells.append(cell.cell_contents)
         except ValueError:  # an empty cell
             cells.append(None)
+    names = _global_names(code)
     namespace = getattr(fn, "__globals__", {})
-    used = [(n, namespace[n]) for n in _global_names(code) if n in namespace]
-    for label, value in [("cell", v) for v in cells] + used:
+    used = [(n, namespace[n]) for n in names if n in namespace]
+    for name, value in [("cell", v) for v in cells] + used:
+        if isinstance(value, types.ModuleType):
+            if _is_user_module(value):  # helper.g(...): what it reads of helper
+                parts.append(f"module {value.__name__}".encode())
+                attrs = [
+                    (f"{name}.{a}", getattr(value, a, _MISSING_ATTR)) for a in names
+                ]
+                parts += _values(attrs, depth, seen, out, own=False)
+            continue
+        parts += _values([(name, value)], depth, seen, out)
+    return label
+
+
+def _values(pairs, depth: int, seen: set[int], out: dict, own: bool = True) -> list:
+    """The parts of the values a function reads (functions by reference)."""
+    parts: list[bytes] = []
+    for name, value in pairs:
+        if value is _MISSING_ATTR:
+            continue
         if isinstance(value, (types.FunctionType, functools.partial)):
-            if depth > 0:
-                parts += [str(label).encode(), *_fn_parts(value, depth - 1, seen)]
+            inner = value
+            while isinstance(inner, functools.partial):
+                inner = inner.func
+            if depth > 0 and id(inner) not in seen and _defined_by_user(inner):
+                called = _fn_parts(value, depth - 1, seen, out)
+                parts.append(f"{name} -> {called}".encode())
+            elif own or _defined_by_user(inner):
+                parts.append(f"{name} -> {_label(inner)}".encode())
             continue
         data = _data_bytes(value)
         if data is not None:
-            parts += [str(label).encode(), data]
+            parts += [str(name).encode(), data]
     return parts
+
+
+_MISSING_ATTR = object()
+
+
+def function_parts(fn: Callable) -> dict[str, list[bytes]]:
+    """What a function computes with, by name: see :func:`function_fingerprint`."""
+    out: dict[str, list[bytes]] = {}
+    _fn_parts(fn, CALL_DEPTH, set(), out)
+    return out
+
+
+def digest_parts(parts: dict[str, list[bytes]]) -> str:
+    """The function fingerprint of :func:`function_parts`."""
+    flat: list[bytes] = []
+    for label, items in parts.items():
+        flat += [label.encode(), _digest(*items).encode()]
+    return _digest(*flat)
+
+
+def part_digests(parts: dict[str, list[bytes]]) -> dict[str, str]:
+    """A short digest of each named part, to tell which one changed."""
+    return {label: _digest(*items)[:12] for label, items in parts.items()}
 
 
 def function_fingerprint(fn: Callable | None) -> str:
     """A fingerprint of what a function computes.
 
     It covers the function's name, code, defaults and closure, the plain data
-    (numbers, strings, small arrays) it reads from its module, and, a few calls
-    deep, the functions it calls, so that changing any of them (or a partial's
+    (numbers, strings, small arrays) it reads from its module, the functions
+    and data it reads from the user's own modules (``helper.g``; not the
+    standard library nor installed packages), and, a few calls deep, the
+    user's functions it calls, so that changing any of them (or a partial's
     arguments) changes the fingerprint, while unpickling the same function
     elsewhere does not.
     """
     if fn is None:
         return "none"
-    return _digest(*_fn_parts(fn, 3, set()))
+    return digest_parts(function_parts(fn))
+
+
+def changed_parts(sown: dict[str, str], now: dict[str, str]) -> list[str]:
+    """What differs between two :func:`part_digests`, in words."""
+    out = [f"{k} changed" for k in sown if k in now and sown[k] != now[k]]
+    out += [f"{k} is new" for k in now if k not in sown]
+    out += [f"{k} is gone" for k in sown if k not in now]
+    return out
 
 
 def constants_fingerprint(constants: dict[str, Any]) -> str:
@@ -214,3 +313,63 @@ def batch_fingerprints(
         place = f"{a}:{b}".encode() if where is None else where[a:b].tobytes()
         fps.append(_digest(head, values, place)[:FP_LEN])
     return fps
+
+
+# ------------------------------------------------------------ combo keys
+#: odd multipliers of the two 64-bit lanes of a combo key
+_LANES = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+_SHIFT = np.uint64(31)
+
+
+def _named_value_hash(name: str, value: Any) -> tuple[int, int]:
+    """128 bits standing for ``name=value`` (numpy scalars as Python values)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    digest = hashlib.blake2b(
+        name.encode() + b"=" + value_bytes(value), digest_size=16
+    ).digest()
+    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
+
+
+def _mix(h: np.ndarray, x: np.ndarray, lane: int) -> np.ndarray:
+    """One step of a lane: a bijection of ``h`` for each ``x`` (and of ``x``)."""
+    h = (h ^ x) * _LANES[lane]
+    return h ^ (h >> _SHIFT)
+
+
+def combo_keys(combos: Any, constants: dict[str, Any]) -> np.ndarray:
+    """The identity of every combo: 128 bits per combo, shape ``(size, 2)``.
+
+    A key stands for the combo's ``name=value`` pairs (in any order: a grid
+    and a list of cases give the same key to the same combo) and the
+    constants, not for where the combo sits; the function is kept apart (a
+    result records which code produced it). Re-sowing finds the results of
+    unchanged combos by key, wherever the combos have moved.
+    """
+    seed = constants_fingerprint(constants)
+    seeds = [np.uint64(int(seed[i : i + 16], 16)) for i in (0, 16)]
+    names = list(combos.names)
+    order = sorted(range(len(names)), key=names.__getitem__)
+    grid = not hasattr(combos, "cases")
+    if grid:
+        shape = tuple(combos.shape)
+        columns = [combos.values[i] for i in order]
+    else:
+        shape = (combos.size,)
+        columns = [[case[i] for case in combos.cases] for i in order]
+    hashes = [
+        np.array([_named_value_hash(names[i], v) for v in col], np.uint64).reshape(
+            -1, 2
+        )
+        for i, col in zip(order, columns, strict=True)
+    ]
+    lanes = []
+    for lane in (0, 1):
+        h = np.full(shape, seeds[lane], dtype=np.uint64)
+        for i, hv in zip(order, hashes, strict=True):
+            x = hv[:, lane]
+            if grid:
+                x = x.reshape([-1 if a == i else 1 for a in range(len(shape))])
+            h = _mix(h, x, lane)
+        lanes.append(h.reshape(-1))
+    return np.stack(lanes, axis=1) if lanes[0].size else np.zeros((0, 2), np.uint64)

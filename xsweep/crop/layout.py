@@ -11,6 +11,7 @@ xyzpy uses, so existing habits keep working)::
         results/b<id>.<fp>.xsr       one batch's result
         results/b<id>.<fp>.f<n>.fail marker: that result has n failed combos
         results/compact.<token>.xsc  many batches' results merged into one file
+        results/kept.<sow_id>.xsk    results kept by combo when sown again
         claims/b<id>.<fp>.claim      a grower is working on batch <id>
         claims/holder.tmp-<host>-<pid>-<n>  a grower's holder card (claims link to it)
         cluster/<job>-<time>.sh      job scripts written by grow_cluster
@@ -39,6 +40,7 @@ _FAIL_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.f(\d+)\.fail$")
 _FUNCTION_RE = re.compile(r"^function\.([0-9a-z]+)\.xsw$")
 _CLAIM_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.claim$")
 _COMPACT_RE = re.compile(r"^compact\.([0-9A-Za-z_-]+)\.xsc$")
+_KEPT_RE = re.compile(r"^kept\.([0-9a-f]+)\.xsk$")
 _CARD_PREFIX = f"holder{TMP_MARK}"
 
 
@@ -134,6 +136,19 @@ class CropLayout:
 
     def compact_file(self, token: str) -> Path:
         return self.results_dir / f"compact.{token}.xsc"
+
+    def kept_file(self, token: str) -> Path:
+        """The results kept by combo when the crop was sown (token: sow id)."""
+        return self.results_dir / f"kept.{token}.xsk"
+
+    def list_kept(self) -> dict[str, Path]:
+        """Kept files by token."""
+        out = {}
+        for name in _listdir(self._results):
+            m = _KEPT_RE.match(name)
+            if m:
+                out[m.group(1)] = self.results_dir / name
+        return out
 
     def claim_path(self, batch_id: int, fp: str) -> str:
         """:meth:`claim_file` as a string (fast)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import CropError, CropTimeoutError, FileFormatError
 from . import records
+from .carry import read_kept
 from .layout import CropLayout
 from .provenance import summarise
 from .sow import SowRecord
@@ -77,6 +78,13 @@ def fill_buffer(
     store = ResultStore(layout)
     present, _ = store.snapshot()
     missing, provs = [], []
+    versions: dict[str, int] = {}
+    for record in read_kept(layout, sow):  # kept by combo, keys checked
+        for block in record["blocks"]:
+            buffer.put_block(block.start, block)
+            fp = record["fn_fingerprint"]
+            versions[fp] = versions.get(fp, 0) + block.size
+        provs.extend(record["provenance"])
     for k, fp in enumerate(sow.fingerprints, 1):
         if (k, fp) not in present:
             missing.append(k)
@@ -87,6 +95,9 @@ def fill_buffer(
         for prov in record["provenance"]:
             prov.setdefault("batch_id", k)
         provs.extend(record["provenance"])
+        n = int(sow.bounds[k] - sow.bounds[k - 1])
+        versions[sow.fn_fingerprint] = versions.get(sow.fn_fingerprint, 0) + n
+    buffer.code_versions = versions
     if buffer.failures:
         done = buffer.done_mask.reshape(-1)
         buffer.failures[:] = [f for f in buffer.failures if not done[f.index]]
@@ -136,6 +147,13 @@ def crop_attrs(
         attrs["crop_xarray"] = xarray.__version__
     attrs["crop_fn"] = sow.fn_name
     attrs["crop_fn_fingerprint"] = sow.fn_fingerprint
+    versions = getattr(buffer, "code_versions", {})
+    if len(versions) > 1:  # results of older code kept, as asked
+        names = {h["fn_fingerprint"]: h["fn_name"] for h in sow.code_history}
+        attrs["crop_code_versions"] = "; ".join(
+            f"{fp[:12]} ({names.get(fp, '?')}): {n} combos"
+            for fp, n in versions.items()
+        )
     attrs["crop_num_batches"] = sow.num_batches
     attrs["crop_missing_batches"] = len(missing)
     attrs["crop_failed_combos"] = len(buffer.failures)

@@ -113,6 +113,20 @@ class SowRecord:
     asked : tuple
         ``(batchsize, num_batches, shuffle)`` as asked at sow time, which a
         crop reopened by name sows again with.
+    kept : str or None
+        Token of the kept file (``results/kept.<kept>.xsk``) holding the
+        results carried over from the sowing this one replaced, found by
+        combo (see :mod:`xsweep.crop.carry`); the batches cover the rest.
+    num_kept : int
+        Combos with a kept result.
+    fn_parts : dict
+        What the function's fingerprint is made of (see
+        :func:`~xsweep.crop.fingerprint.function_parts`), to say what changed
+        when a grower loads different code.
+    code_history : list of dict
+        Each function the crop was sown with whose results are kept, oldest
+        first: ``fn_fingerprint``, ``fn_name``, ``sown_at`` and ``kept_old``
+        (whether results of the code before it were kept, as asked).
     code : dict or None
         The function's source file and the git state of its work tree at
         sow time (see :func:`xsweep.crop.code_info.code_record`).
@@ -134,6 +148,10 @@ class SowRecord:
     sow_id: str = ""
     sown_at: float = 0.0
     asked: tuple = (None, None, False)
+    kept: str | None = None
+    num_kept: int = 0
+    fn_parts: dict = field(default_factory=dict)
+    code_history: list = field(default_factory=list)
     code: dict | None = None
 
     @property
@@ -142,14 +160,24 @@ class SowRecord:
 
     @property
     def batchsize(self) -> int:
-        """The largest batch size."""
-        return int(np.max(np.diff(self.bounds)))
+        """The largest batch size (0 when every combo was kept)."""
+        return int(np.max(np.diff(self.bounds))) if self.num_batches else 0
+
+    @property
+    def num_combos(self) -> int:
+        """Combos sown (those kept from an earlier sowing included)."""
+        return int(self.combos.size)
 
     def check_batch(self, batch_id: int) -> int:
         """``batch_id`` as an int, if it names a sown batch (from 1)."""
         if not isinstance(batch_id, (int, np.integer)) or not (
             1 <= batch_id <= self.num_batches
         ):
+            if not self.num_batches:
+                raise CropError(
+                    f"there is no batch {batch_id!r}: every combo kept its result "
+                    "when the crop was sown, so there is nothing to grow; reap it."
+                )
             raise CropError(
                 f"there is no batch {batch_id!r}: batches are numbered 1 to "
                 f"{self.num_batches}."
@@ -170,12 +198,11 @@ class SowRecord:
         return [(int(r[0]), int(r[-1]) + 1) for r in np.split(idx, breaks) if len(r)]
 
     def batch_of_flat(self) -> np.ndarray:
-        """The batch id (from 1) of every flat index."""
-        n = int(self.bounds[-1])
+        """The batch id (from 1) of every flat index (0: a kept result)."""
         per_pos = np.repeat(np.arange(1, self.num_batches + 1), np.diff(self.bounds))
         if self.order is None:
             return per_pos
-        out = np.empty(n, dtype=np.int64)
+        out = np.zeros(self.num_combos, dtype=np.int64)
         out[self.order] = per_pos
         return out
 
@@ -203,16 +230,20 @@ def make_sow_record(
     labels: dict[str, Any],
     farmer_kind: str | None,
     unsaved_fn: tuple[str, str] | None = None,
+    todo: np.ndarray | None = None,
+    fn_fp: str | None = None,
 ) -> SowRecord:
     """Decide the batches of ``combos`` and fingerprint them.
 
     ``unsaved_fn`` is the ``(fingerprint, name)`` of a function that is not at
     hand (``fn`` None): the one a crop sown with ``save_fn=False`` was sown
-    with, which growers give.
+    with, which growers give. ``todo`` (flat indices) limits the batches to
+    the combos left to compute when the others kept their results.
     """
-    n = combos.size
-    bounds = choose_bounds(n, batchsize, num_batches)
-    fn_fp = fpr.function_fingerprint(fn)
+    n = combos.size if todo is None else len(todo)
+    bounds = choose_bounds(n, batchsize, num_batches) if n else np.zeros(1, np.int64)
+    if fn_fp is None:
+        fn_fp = fpr.function_fingerprint(fn)
     if fn is None and unsaved_fn is not None:
         fn_fp = unsaved_fn[0]
     salt = fpr.constants_fingerprint(constants) + fn_fp
@@ -228,8 +259,12 @@ def make_sow_record(
         # shuffle=True: a seed drawn from the combos themselves, so that sowing
         # the same combos again gives the same batches (and keeps results)
         seed = int(shuffle) if not isinstance(shuffle, bool) else _seed_of(hashes)
-        dtype = np.int32 if n < 2**31 else np.int64
+        dtype = np.int32 if combos.size < 2**31 else np.int64
         order = np.random.default_rng(seed).permutation(n).astype(dtype)
+        if todo is not None:
+            order = np.asarray(todo, dtype=dtype)[order]
+    elif todo is not None:
+        order = np.asarray(todo, dtype=np.int32 if combos.size < 2**31 else np.int64)
     fps = fpr.batch_fingerprints(combos.names, hashes, shape, order, bounds, salt)
     return SowRecord(
         combos=combos,
@@ -311,105 +346,3 @@ def read_sow(layout: CropLayout) -> SowRecord:
     if not isinstance(record, SowRecord):
         raise FileFormatError(f"{layout.sow_file} does not hold a sow record.")
     return record
-
-
-def sow(
-    layout: CropLayout,
-    kind: str,
-    combos: Any,
-    *,
-    fn: Callable | None,
-    farmer: Any,
-    constants: dict[str, Any] | None,
-    save_fn: bool | None,
-    batchsize: int | None,
-    num_batches: int | None,
-    shuffle: bool | int,
-    inherit: SowRecord | None = None,
-) -> tuple[SowRecord, int]:
-    """Sow ``combos`` into the crop directory; the record and results removed.
-
-    Results of batches whose fingerprint is unchanged are kept; every other
-    result (and any reaped result) is removed once the new sow record is
-    written. Without a farmer, ``inherit`` (the sowing of a crop reopened by
-    name) gives the constants (as defaults), resources, labels and saved farmer
-    of the sowing it replaces, so that sowing the same combos again keeps them
-    and every result.
-    """
-    from .store import ResultStore
-
-    if farmer is None and inherit is not None:
-        old = {k: v for k, v in inherit.constants.items() if k not in combos.names}
-        constants = {**old, **(constants or {})}
-        resources = dict(inherit.resources)
-    else:
-        farmer_constants = getattr(farmer, "constants", None) or {}
-        constants = {**farmer_constants, **(constants or {})}
-        resources = dict(getattr(farmer, "resources", None) or {})
-    if fn is None and (inherit is None or inherit.fn_fingerprint == "none"):
-        raise CropError(
-            f"the crop at {layout.location} has no function to sow with: give "
-            "it one, e.g. Crop(fn=my_function, name=...) (or Runner(my_function, "
-            "...).Crop(...)); growers then compute my_function at each combo."
-        )
-    if fn is not None:
-        from ..engine import check_signature
-
-        check_signature(fn, combos.names, constants, resources)
-    labels = {}
-    farmer_kind = type(farmer).__name__ if farmer is not None else None
-    if farmer is not None:
-        labels = {a: getattr(farmer, a, None) for a in LABEL_ATTRS}
-        labels["constants"] = constants
-    elif inherit is not None and inherit.farmer_kind:
-        labels = {**inherit.labels, "constants": constants}
-        farmer_kind = inherit.farmer_kind
-    record = make_sow_record(
-        combos,
-        kind,
-        constants,
-        resources,
-        fn,
-        save_fn if save_fn is not None else fn is not None,
-        batchsize=batchsize,
-        num_batches=num_batches,
-        shuffle=shuffle,
-        labels=labels,
-        farmer_kind=farmer_kind,
-        unsaved_fn=(inherit.fn_fingerprint, inherit.fn_name) if inherit else None,
-    )
-    write_sow(layout, record, fn)
-    keep = {(k, fp) for k, fp in enumerate(record.fingerprints, 1)}
-    removed = ResultStore(layout).remove_stale(keep)
-    for fp, path in layout.list_functions().items():
-        if fp != record.fn_fingerprint:
-            records.remove(path)
-    for path in (layout.reaped_dataset, layout.reaped_raw):
-        records.remove(path)
-    if farmer is not None or inherit is None:  # else the saved farmer stays
-        records.remove(layout.farmer_file)
-    if hasattr(farmer, "merge_reaped"):
-        _save_farmer(layout, farmer)
-    return record, removed
-
-
-def _save_farmer(layout: CropLayout, farmer: Any) -> None:
-    """Save the farmer (for a later reap in another process), if picklable.
-
-    Cloudpickled, as the function is: a function defined in a script or a
-    notebook (``__main__``) is saved by value, so another process can load it.
-    """
-    import warnings
-
-    import cloudpickle
-
-    try:
-        blob = cloudpickle.dumps(farmer)
-        records.write(layout.farmer_file, "farmer", {"cloudpickle": blob})
-    except Exception as e:
-        records.remove(layout.farmer_file)
-        warnings.warn(
-            f"could not save the farmer with the crop ({e}); reap from this "
-            "process (or give farmer= to Crop) to merge into its file.",
-            stacklevel=3,
-        )

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from .layout import CropLayout
     from .sow import SowRecord
+    from .sow_crop import SowSummary
 
 
 class SowMethods:
@@ -44,13 +45,17 @@ class SowMethods:
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
+        verbosity: int = 1,
+        keep_old_code: bool = False,
+    ) -> SowSummary:
         """Sow a grid of combos: write what to grow, in one file.
 
-        Re-sowing is safe: results of batches whose combos, constants and
-        function are unchanged are kept; all others are removed (never reaped
-        under the new labels).
+        Sowing again keeps the result of every combo whose values, constants
+        and function are unchanged, wherever it now sits in the grid (values
+        added, removed, reordered, cases instead of a grid), and sows batches
+        over the other combos only. Results of a changed function are dropped,
+        unless ``keep_old_code``. A result is never reaped under another
+        combo's labels.
 
         Parameters
         ----------
@@ -61,12 +66,23 @@ class SowMethods:
         batchsize, num_batches, shuffle : optional
             Override the crop's batching settings for this sowing.
         verbosity : int, optional
-            Print what was sown (and removed) if > 0.
+            Print what was kept, is to compute and was dropped if > 0
+            (default).
+        keep_old_code : bool, optional
+            Also keep the results computed by the function the crop was sown
+            with before, if it changed (for a fix that concerns only combos
+            that failed, say): the reaped dataset then names both versions
+            (``crop_code_versions``). Failed combos are always computed again.
+
+        Returns
+        -------
+        SowSummary
+            ``combos``, ``batches``, ``kept``, ``to_compute`` and ``dropped``.
         """
         from ..combos import parse_combos
 
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("grid", parse_combos(combos), constants, *opts)
+        opts = (batchsize, num_batches, shuffle, verbosity, keep_old_code)
+        return self._sow_grid("grid", parse_combos(combos), constants, *opts)
 
     def sow_cases(
         self,
@@ -77,8 +93,9 @@ class SowMethods:
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
-        verbosity: int = 0,
-    ) -> None:
+        verbosity: int = 1,
+        keep_old_code: bool = False,
+    ) -> SowSummary:
         """Sow explicit cases: every form ``Runner.run_cases`` takes.
 
         Parameters
@@ -90,7 +107,12 @@ class SowMethods:
             One tuple of values per case (one value if ``fn_args`` is a str),
             or one ``{name: value}`` dict per case. A Sampler's cases may
             repeat.
-        constants, batchsize, num_batches, shuffle, verbosity
+        constants, batchsize, num_batches, shuffle, verbosity, keep_old_code
+            As for :meth:`sow_combos`.
+
+        Returns
+        -------
+        SowSummary
             As for :meth:`sow_combos`.
         """
         from ..combos import case_rows, parse_cases
@@ -100,8 +122,8 @@ class SowMethods:
             parsed = Samples(names, rows)
         else:
             parsed = parse_cases(names, rows)
-        opts = (batchsize, num_batches, shuffle, verbosity)
-        self._sow_grid("cases", parsed, constants, *opts)
+        opts = (batchsize, num_batches, shuffle, verbosity, keep_old_code)
+        return self._sow_grid("cases", parsed, constants, *opts)
 
     def _inherited_sow(self) -> SowRecord | None:
         """The sowing a crop opened by name alone carries on (its function,
@@ -121,7 +143,7 @@ class SowMethods:
 
     def sow_samples(
         self, n: int, combos: Any = None, constants: dict | None = None, **kwargs: Any
-    ) -> None:
+    ) -> SowSummary:
         """Sow ``n`` random samples drawn by the crop's Sampler.
 
         Parameters
@@ -139,36 +161,35 @@ class SowMethods:
         if draw is None:
             raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
         fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
-        self.sow_cases(fn_args, cases, constants, **kwargs)
+        return self.sow_cases(fn_args, cases, constants, **kwargs)
 
     def _sow_grid(
-        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity
-    ) -> None:
-        from .sow import sow
+        self, kind, combos, constants, batchsize, num_batches, shuffle, verbosity,
+        keep_old_code=False, fn=None, save_fn=None,
+    ) -> SowSummary:  # fmt: skip
+        from .sow_crop import sow
 
         old = self._inherited_sow()
-        fn = self.fn if old is not None else self._fn  # the sown one, if saved
+        if fn is None:
+            fn = self.fn if old is not None else self._fn  # the sown one, if saved
         if batchsize is None and num_batches is None:  # else those given alone
             batchsize, num_batches = self._batching
-        record, removed = sow(
+        record, summary = sow(
             self._layout,
             kind,
             combos,
             fn=fn,
             farmer=self.farmer,
             constants=constants,
-            save_fn=self.save_fn,
+            save_fn=self.save_fn if save_fn is None else save_fn,
             batchsize=batchsize,
             num_batches=num_batches,
             shuffle=self.shuffle if shuffle is None else shuffle,
             inherit=old,
+            keep_old_code=keep_old_code,
         )
         self._sow, self._sow_stamp = None, None
         self.batchsize, self.num_batches = record.batchsize, record.num_batches
         if verbosity:
-            kept = len(self.completed_results())
-            print(
-                f"sowed {int(record.bounds[-1])} combos in {record.num_batches} "
-                f"batches to {self.location}; kept {kept} results, removed "
-                f"{removed} stale ones"
-            )
+            print(f"sowed {self.name!r}: {summary}")
+        return summary

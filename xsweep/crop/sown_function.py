@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..errors import CropError, FileFormatError
 from . import records
-from .fingerprint import function_fingerprint
+from .fingerprint import changed_parts, digest_parts, function_parts, part_digests
 from .import_paths import add_to_sys_path, import_advice
 from .layout import CropLayout
 from .sow import SowRecord
@@ -47,16 +47,46 @@ def load_function(layout: CropLayout, sow: SowRecord) -> Callable:
         ) from e
 
 
-def check_function(fn: Callable, sow: SowRecord, layout: CropLayout) -> None:
-    """Raise if ``fn`` is not the function the crop was sown with."""
-    fp = function_fingerprint(fn)
-    if fp != sow.fn_fingerprint:
-        from ..errors import FunctionMismatchError
+def check_function(
+    fn: Callable, sow: SowRecord, layout: CropLayout, *, loaded: bool = False
+) -> None:
+    """Raise :class:`~xsweep.errors.FunctionMismatchError` if ``fn`` is not the
+    code the crop was sown with (its own code, and the user's functions and
+    modules it uses, as far as a fingerprint tells).
 
-        raise FunctionMismatchError(
+    ``loaded``: ``fn`` is the one saved with the crop, as loaded here (a
+    function saved by reference is imported afresh, so edited code shows).
+    """
+    parts = function_parts(fn)
+    fp = digest_parts(parts)
+    if fp == sow.fn_fingerprint:
+        return
+    from ..errors import FunctionMismatchError
+
+    changed = changed_parts(sow.fn_parts, part_digests(parts)) if sow.fn_parts else []
+    what = (
+        "; ".join(changed[:6])
+        or f"fingerprint {fp[:12]}, not {sow.fn_fingerprint[:12]}"
+    )
+    if loaded:
+        where = (
+            f"the function saved with the crop at {layout.location} "
+            f"({sow.fn_name!r}) loads here as different code: it is saved by "
+            "reference, so its module is imported afresh, and the code on disk "
+            f"changed since the crop was sown ({what})"
+        )
+    else:
+        where = (
             f"the function given to grow ({getattr(fn, '__name__', fn)!r}) differs "
             f"from the one the crop at {layout.location} was sown with "
-            f"({sow.fn_name!r}): its code fingerprint is {fp[:12]}, not "
-            f"{sow.fn_fingerprint[:12]}. Grow without fn= to use the saved "
-            "function, or sow again to adopt the new one."
+            f"({sow.fn_name!r}; {what})"
         )
+    raise FunctionMismatchError(
+        f"{where}. Nothing was grown: results of two versions of the code are "
+        "never mixed. Either restore the code as it was when sown (e.g. `git "
+        "stash`) and grow again; or adopt the new code, in Python: "
+        "crop.retry_failed(fn=new_fn) if the change only fixes failed combos "
+        "(other results are kept), else crop.sow_combos(...) again with it "
+        "(its results are computed afresh; keep_old_code=True keeps the old "
+        "ones), then grow."
+    )

@@ -70,6 +70,9 @@ class CropStatus:
         results read (at most 64, spread over the crop): ``batch_id``,
         ``duration`` (s), ``max_rss`` (bytes), ``cpu_time`` (s), ``host``,
         ``job``.
+    kept_combos : int
+        Combos whose result was kept when the crop was sown again (they are
+        in no batch).
     """
 
     name: str
@@ -94,6 +97,7 @@ class CropStatus:
     most_memory: list = field(default_factory=list)
     num_logs: int = 0
     failed_tasks: list = field(default_factory=list)
+    kept_combos: int = 0
 
     @property
     def complete(self) -> bool:
@@ -147,7 +151,8 @@ def crop_status(
         return status
     status.sown = True
     status.num_batches = sow.num_batches
-    status.num_combos = int(sow.bounds[-1])
+    status.num_combos = sow.num_combos
+    status.kept_combos = sow.num_kept if sow.kept else 0
     store = ResultStore(layout)
     present, failed = store.snapshot()
     claimed = layout.list_claims()

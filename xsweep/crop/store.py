@@ -186,10 +186,14 @@ class ResultStore:
             records.write(self.layout.failure_marker(bid, fp, nfail), "marker", nfail)
         return nfail
 
-    def remove_stale(self, keep: set[Key]) -> int:
-        """Remove results and markers of batches not in ``keep``; how many."""
+    def remove_stale(self, keep: set[Key], kept: str | None = None) -> int:
+        """Remove results and markers of batches not in ``keep``, and kept
+        files but that of token ``kept``; how many results."""
         singles, markers, compacts = self.layout.list_results()
         n = 0
+        for token, path in self.layout.list_kept().items():
+            if token != kept:
+                records.remove(path)
         for key, path in singles.items():
             if key not in keep:
                 n += records.remove(path)
