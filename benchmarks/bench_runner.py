@@ -170,9 +170,9 @@ def parallel_speedup(sweep, fn, n, workers):
 
 def shutdown_workers():
     """Stop the reusable worker pool, so that each peer starts cold."""
-    from joblib.externals.loky import get_reusable_executor
+    from xsweep.engine.parallel import local_executor
 
-    get_reusable_executor().shutdown(wait=True)
+    local_executor(2).shutdown(wait=True)
 
 
 def main(argv=None):

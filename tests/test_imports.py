@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 #: never imported by ``import xsweep`` nor by a grow process
-HEAVY = ("xarray", "pandas", "matplotlib", "tqdm", "joblib", "dask", "netCDF4")
+HEAVY = ("xarray", "pandas", "matplotlib", "tqdm", "joblib", "loky", "dask", "netCDF4")
 
 _DUMP = "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
 

@@ -19,6 +19,7 @@ LAYERS = {
     "errors": 0,
     "atomic": 0,
     "combos": 1,
+    "combos_mixed": 1,
     "engine": 2,
     "labelling": 3,
     "netcdf": 3,
@@ -42,6 +43,9 @@ ALLOWED_UPWARD = {
     # Crop.gen_cluster_script / Crop.grow_cluster are xyzpy's API on the Crop;
     # they hand the crop to the scheduler layer.
     ("crop", "schedulers"),
+    # Crop.reap_combos_to_ds is xyzpy's API on the Crop: it labels the reaped
+    # results with a Runner built from the labels it is given.
+    ("crop", "farming"),
 }
 
 

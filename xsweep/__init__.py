@@ -24,6 +24,12 @@ _EXPORTS: dict[str, str] = {
     "combo_runner_to_ds": "xsweep.farming.runner",
     "case_runner": "xsweep.farming.runner",
     "case_runner_to_ds": "xsweep.farming.runner",
+    "combo_runner_to_df": "xsweep.farming.runner",
+    "case_runner_to_df": "xsweep.farming.runner",
+    "results_to_ds": "xsweep.farming.runner",
+    "find_missing_cases": "xsweep.farming.missing",
+    "is_case_missing": "xsweep.farming.missing",
+    "parse_into_cases": "xsweep.farming.missing",
     # farming objects
     "Runner": "xsweep.farming.runner",
     "label": "xsweep.farming.runner",
@@ -33,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "Crop": "xsweep.crop.crop",
     "grow": "xsweep.crop.crop",
     "load_crops": "xsweep.crop.crop",
+    "parse_crop_details": "xsweep.crop.crop",
     # engines (Ray is imported only when one is made)
     "RayExecutor": "xsweep.engine.ray_executor",
     "RayGPUExecutor": "xsweep.engine.ray_executor",

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -189,27 +190,29 @@ def link_exclusive(source: PathLike, path: PathLike, mark: bytes | None = None) 
     gives every name of a file its own): ``mark``, the first bytes of
     ``source``, says whether ``path`` is our file. So a reply lost on NFS (the
     retried ``link`` says EEXIST, though ours succeeded) counts as won, and
-    sshfs's EPERM for an existing name counts as lost, while a real
-    permission error is raised. ``ESTALE`` (a stale NFS handle) is retried
-    once.
+    sshfs's EPERM for an existing name counts as lost. A name reported as
+    existing that cannot be seen (a client's cache out of date) counts as
+    lost; an EPERM or EACCES with no such name after a few tries is a real
+    permission error and is raised. ``ESTALE`` (a stale NFS handle) is
+    retried.
     """
-    for attempt in range(2):
+    for attempt in range(4):
         try:
             os.link(source, path)
             return True
         except FileNotFoundError:
             raise
         except OSError as e:
-            if e.errno == errno.ESTALE and attempt == 0:
-                continue
             if e.errno not in (errno.EEXIST, errno.EPERM, errno.EACCES, errno.ESTALE):
                 raise
             held = _starts_with(path, mark)
-            if held is None:  # no such name: a real EPERM / EACCES
-                if e.errno == errno.ESTALE and attempt == 0:
-                    continue
+            if held is not None:
+                return held
+            if e.errno == errno.EEXIST and attempt == 3:
+                return False  # said to exist, not seen: a stale cache; held
+            if attempt == 3:
                 raise
-            return held
+            time.sleep(0.02 * (attempt + 1))
     return False  # pragma: no cover
 
 

@@ -36,6 +36,11 @@ def _short(value: Any, width: int = 60) -> str:
 
 def _as_values(name: str, values: Any) -> tuple:
     """The values of one dimension as a tuple, or a clear error."""
+    if values is Ellipsis:
+        raise InvalidCombosError(
+            f"combo dimension {name!r} is ... (the values already harvested): "
+            "only Harvester.harvest_combos knows them; list the values here."
+        )
     if isinstance(values, (str, bytes, Mapping, set, frozenset)) or not isinstance(
         values, Iterable
     ):
@@ -316,7 +321,7 @@ def parse_combos(combos: Any) -> Grid:
 
     Parameters
     ----------
-    combos : dict, sequence of (name, values) pairs, or Grid
+    combos : dict, sequence of (name, values) pairs, one such pair, or Grid
         Each dimension's values must be a sequence (list, tuple, range, 1-D
         array); the first dimension is the outermost.
 
@@ -332,6 +337,8 @@ def parse_combos(combos: Any) -> Grid:
         return Grid((), ())
     if isinstance(combos, Mapping):
         items = list(combos.items())
+    elif _is_bare_pair(combos):  # ("x", [1, 2, 3]): one dimension, as xyzpy takes
+        items = [tuple(combos)]
     else:
         try:
             items = [tuple(pair) for pair in combos]
@@ -343,6 +350,16 @@ def parse_combos(combos: Any) -> Grid:
                 f"(name, values) pairs, got {_short(combos)}."
             )
     return Grid([name for name, _ in items], [values for _, values in items])
+
+
+def _is_bare_pair(combos: Any) -> bool:
+    """Whether ``combos`` is one ``(name, values)`` pair rather than a sequence."""
+    return (
+        isinstance(combos, (tuple, list))
+        and len(combos) == 2
+        and isinstance(combos[0], str)
+        and not isinstance(combos[1], (str, bytes))
+    )
 
 
 def case_rows(

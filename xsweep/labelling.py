@@ -103,6 +103,8 @@ def failures_from_attrs(ds: xr.Dataset) -> list[dict]:
 def _nan_capable(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "biu":
         return values.astype(np.float64)
+    if values.dtype.kind in "US":  # strings: None marks a gap, never "nan"
+        return values.astype(object)
     return values
 
 
@@ -357,11 +359,16 @@ def unpack_xarray_results(
     )
     if template is None:  # every combo failed: nothing to label
         return {}, {}, {}
+    xarray_types = (xr.Dataset, xr.DataArray)
+    if isinstance(template, Mapping) and not isinstance(template, xarray_types):
+        # {name: value} per call, as xyzpy takes
+        return _unpack_dicts(flat, skip, objects.shape, template)
     if not isinstance(template, (xr.Dataset, xr.DataArray)):
         raise OutputMismatchError(
-            "var_names=None means the function returns an xarray Dataset or "
-            f"DataArray, but it returned {type(template).__name__}: "
-            f"{template!r:.80}. Give var_names to label plain results."
+            "var_names=None means the function returns an xarray Dataset, "
+            "DataArray or a dict of outputs, but it returned "
+            f"{type(template).__name__}: {template!r:.80}. Give var_names to "
+            "label plain results."
         )
 
     def as_ds(x: Any) -> xr.Dataset:
@@ -394,3 +401,27 @@ def unpack_xarray_results(
     arrays = {k: a.reshape(objects.shape + a.shape[1:]) for k, a in arrays.items()}
     coords = {d: template[d].values for d in template.dims if d in template.coords}
     return arrays, var_dims, coords
+
+
+def _unpack_dicts(
+    flat: np.ndarray, skip: set, shape: tuple, template: Mapping
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]], dict[str, Any]]:
+    """Per-combo ``{name: value}`` results as one array per name."""
+    arrays, var_dims = {}, {}
+    for name, first in template.items():
+        first = np.asarray(first)
+        values = []
+        for i, x in enumerate(flat):
+            if i in skip or x is None:
+                values.append(np.full(first.shape, np.nan))
+                continue
+            if not isinstance(x, Mapping) or set(x) != set(template):
+                raise OutputMismatchError(
+                    f"result {i} is not a dict with the keys {sorted(template)} of "
+                    "the first result; every call must return the same keys."
+                )
+            values.append(x[name])
+        array = np.asarray(values)
+        arrays[name] = array.reshape(tuple(shape) + array.shape[1:])
+        var_dims[name] = tuple(f"{name}_{k}" for k in range(array.ndim - 1))
+    return arrays, var_dims, {}

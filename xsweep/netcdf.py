@@ -41,6 +41,7 @@ COMPLEX_ATTR = "xsweep_complex"
 JSON_ATTRS = "xsweep_json_attrs"
 FAILURES_ATTR = "xsweep_failures"
 CONSTANTS_ATTR = "xsweep_constants"
+NONE_ATTR = "xsweep_none_at"  # flat indices of None in a string variable
 
 
 # ----------------------------------------------------------------- encoding --
@@ -123,6 +124,15 @@ def _encode(ds: xr.Dataset) -> xr.Dataset:
             ds[name] = parts
         elif var.dtype.kind == "O":
             _check_strings(name, var.values)
+            gaps = [i for i, v in enumerate(var.values.ravel()) if _gap(v)]
+            if gaps:  # strings with gaps (None / NaN): keep where they were
+                values = var.values.copy()
+                values.flat[gaps] = ""
+                ds[name] = (
+                    var.dims,
+                    values,
+                    {**var.attrs, NONE_ATTR: json.dumps(gaps)},
+                )
     for name in ds.variables:
         ds[name].attrs = _encode_attrs(ds[name].attrs)
     ds.attrs = _encode_attrs(provenance_record.to_attrs(ds))
@@ -132,9 +142,13 @@ def _encode(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def _gap(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _check_strings(name: str, values: np.ndarray) -> None:
     flat = values.ravel()
-    bad = next((v for v in flat if not isinstance(v, str)), None)
+    bad = next((v for v in flat if not (isinstance(v, str) or _gap(v))), None)
     if bad is not None:
         raise FileFormatError(
             f"variable {name!r} holds Python objects (e.g. {type(bad).__name__}) "
@@ -151,6 +165,11 @@ def _decode(ds: xr.Dataset) -> xr.Dataset:
             da = ds[name]
             values = da.isel({COMPLEX_DIM: 0}) + 1j * da.isel({COMPLEX_DIM: 1})
             ds[name] = values.variable
+        gaps = attrs.pop(NONE_ATTR, None)
+        if gaps:
+            values = ds[name].values.astype(object)
+            values.flat[json.loads(gaps)] = None
+            ds[name] = (ds[name].dims, values)
         ds[name].attrs = attrs
     if COMPLEX_DIM in ds.dims:
         ds = ds.drop_dims(COMPLEX_DIM)

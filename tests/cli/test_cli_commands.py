@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 import xsweep
 from xsweep import atomic
 from xsweep.cli import EXIT_FAILED, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
+
+PY = sys.executable
 
 SOURCE = """
 import os
@@ -120,8 +123,26 @@ def test_reap_refuses_an_incomplete_crop_unless_allowed(sown, tmp_path, capsys):
     assert main(["grow", sown.path, "1"]) == EXIT_OK
     assert main(["reap", sown.path]) == EXIT_USAGE
     assert "grow them" in capsys.readouterr().err
+    capsys.readouterr()
+    # batches missing, none failed: exit 1, and it says which are missing
     assert main(["reap", sown.path, "--allow-incomplete"]) == EXIT_FAILED
+    assert "2 batch(es) had no result yet" in capsys.readouterr().err
     assert list(sown.crop.missing_results()) == [2, 3]  # kept: incomplete
+
+
+def test_status_into_a_reader_that_stops_early_is_no_error(sown):
+    # `| true` closes the pipe before xsweep writes: a broken pipe every time
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {PY} -m xsweep status --json {sown.path} | true",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "BrokenPipe" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_reap_of_an_unlabelled_crop_prints_it_and_reaps_again(sown, tmp_path, capsys):

@@ -225,16 +225,18 @@ def test_an_unpicklable_combo_is_refused_at_sow(tmp_path):
     assert not CropLayout(Path(crop.location)).sow_file.exists()
 
 
-def test_an_unpicklable_result_is_named_and_not_counted(tmp_path):
+def test_an_unpicklable_result_is_a_named_failure_of_its_combo(tmp_path):
     source = "import threading\ndef f(x):\n    return threading.Lock()\n"
     crop = xsweep.Crop(
         fn=by_value(source, "f"), name="badresult", parent_dir=str(tmp_path)
     )
     crop.sow_combos({"x": [1, 2]})
-    one_line_error(run_cli("grow", str(crop.location), "1"), 2, "batch 1", "picklable")
-    assert result_files(crop) == []
+    done = run_cli("grow", str(crop.location), "1")
+    assert done.returncode == 1, done  # a failed combo, recorded (issue 9.4)
     assert temporaries(Path(crop.location)) == []
-    assert list(crop.missing_results()) == [1, 2]
+    assert list(crop.missing_results()) == [2]
+    (failure,) = crop.failures()
+    assert failure.combo == {"x": 1} and "cannot be saved" in failure.message
 
 
 def test_growing_before_sowing_says_sow_first(tmp_path):

@@ -10,7 +10,7 @@ block = compute_block(lambda x: x * 2.0, grid, 0, 10, on_error="record")
 buffer = OutputBuffer(grid, var_names="y")
 buffer.put_block(0, block)
 assert buffer.result.tolist() == [2.0 * x for x in range(10)]
-heavy = {"xarray", "pandas", "tqdm", "matplotlib", "joblib", "dask"}
+heavy = {"xarray", "pandas", "tqdm", "matplotlib", "joblib", "loky", "dask"}
 print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
 """
 

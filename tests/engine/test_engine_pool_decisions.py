@@ -20,6 +20,9 @@ SCRIPT = textwrap.dedent(
         time.sleep(seconds)
         return os.getpid()
 
+    def pool_module():
+        return "loky" in sys.modules or "joblib.externals.loky" in sys.modules
+
     def pids(n, seconds, **kw):
         buffer = run(nap, {"i": range(n)}, constants={"seconds": seconds},
                      num_workers=2, **kw)
@@ -32,21 +35,27 @@ SCRIPT = textwrap.dedent(
     #    in_process_below: all here, no pool started
     driver.COLD_POOL_BELOW = 1000.0
     assert pids(50, 0.001, in_process_below=1e-6) == {me}
-    assert "joblib.externals.loky" not in sys.modules, "started a pool for nothing"
+    assert not pool_module(), "started a pool for nothing"
 
     # 2. over COLD_POOL_BELOW: the pool is started; this process computes
     #    until it answers; the results are all there whoever computed them
     driver.COLD_POOL_BELOW = 0.0
     assert len(pids(200, 0.002, in_process_below=1e-6)) >= 1
-    assert "joblib.externals.loky" in sys.modules
+    assert pool_module()
     deadline = time.monotonic() + 120
     while not parallel.local_pool_is_warm(2):  # answered, during or after
         assert time.monotonic() < deadline, "the pool never answered"
         time.sleep(0.05)
 
-    # 3. warm pool: the workers take (nearly all of) the same kind of sweep
+    # 3. warm pool: the workers take the same kind of sweep; and since the
+    #    function mostly sleeps, this process computes chunks all along too
     driver.COLD_POOL_BELOW = 1000.0
-    assert pids(400, 0.001, in_process_below=1e-6) - {me}, "a warm pool was unused"
+    pool = parallel.local_executor(2)  # (both workers up: no start-up race)
+    while len({f.result() for f in [pool.submit(nap, i, 0.05) for i in range(4)]}) < 2:
+        assert time.monotonic() < deadline, "the second worker never answered"
+    got = pids(400, 0.001, in_process_below=1e-6)
+    assert got - {me}, "a warm pool was unused"
+    assert me in got, "this process did not help with a function that waits"
     print("ok")
     """
 )

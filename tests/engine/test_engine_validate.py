@@ -73,9 +73,14 @@ def test_dims_mismatch_on_first_result():
         )
 
 
-def test_var_dims_naming_unknown_coordinates():
-    with pytest.raises(OutputMismatchError, match=r"dimension\(s\) \['t'\] that have"):
-        OutputBuffer((2,), var_names="a", var_dims={"a": ["t"]})
+def test_var_dims_without_coordinates_are_sized_by_the_results():
+    # as in xyzpy: a dimension with no values given is labelled 0..n-1
+    buffer = run(lambda x: np.ones(3) * x, {"x": [1, 2]}, var_names="a",
+                 var_dims={"a": ["t"]})  # fmt: skip
+    assert buffer.arrays["a"].shape == (2, 3)
+    empty = OutputBuffer((2,), var_names="a", var_dims={"a": ["t"]})
+    with pytest.raises(OutputMismatchError, match="nothing tells the length"):
+        empty.arrays  # noqa: B018
     with pytest.raises(OutputMismatchError, match="not in var_names"):
         OutputBuffer((2,), var_names="a", var_dims={"b": ["t"]}, var_coords={"t": [1]})
 

@@ -204,11 +204,6 @@ def test_label_decorator_makes_runner_harvester_sampler(tmp_path):
     ("kwargs", "error", "match"),
     [
         (
-            {"var_names": ["s", "c"], "var_dims": {"s": "q"}},
-            InvalidCombosError,
-            r"dimension 'q'.*neither var_coords nor constants",
-        ),
-        (
             {"var_names": ["s", "c"], "var_dims": {"s": "a"}},
             InvalidCombosError,
             "also a combo dimension",

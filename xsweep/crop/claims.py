@@ -72,9 +72,12 @@ def _parse(raw: bytes) -> dict[str, Any]:
 def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
     """The holder recorded in a claim and what tells its heartbeat; None if gone.
 
-    The second item (content, size, modification time) changes at every
-    heartbeat. An ``ESTALE`` (the name was replaced on an NFS server) is
-    retried once; a claim we may not read is ``{}``, judged by its beats.
+    The second item changes at every heartbeat: the claim's content (its
+    counter), read afresh (opening a file asks the server on NFS and sshfs).
+    Size and modification time count only for a claim whose content cannot
+    be parsed: a client's cached attributes may change when its cache
+    expires, which is no heartbeat. An ``ESTALE`` (the name was replaced on an
+    NFS server) is retried once; a claim we may not read is ``{}``.
     """
     for attempt in range(2):
         try:
@@ -93,6 +96,9 @@ def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
             raise
         try:
             raw = os.read(fd, 1 << 16)
+            info = _parse(raw)
+            if info.get("token") and "beat" in info:
+                return info, (raw,)
             st = os.fstat(fd)
         except OSError as e:
             if e.errno == errno.ESTALE and attempt == 0:
@@ -100,7 +106,7 @@ def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
             raise
         finally:
             os.close(fd)
-        return _parse(raw), (raw, st.st_size, st.st_mtime_ns)
+        return info, (raw, st.st_size, st.st_mtime_ns)
     return None  # pragma: no cover
 
 

@@ -7,12 +7,13 @@ this module is light (numpy only): a grow process never pays for xarray.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CropError
+from ..errors import CropError, FileFormatError
 from . import claims
 from .cluster import ClusterMethods
 from .entry import grow, load_crops  # the module-level xyzpy API
@@ -25,14 +26,15 @@ from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
 from .supervised import Supervision
+from .xyzpy_methods import XyzpyMethods, parse_crop_details
 
 if TYPE_CHECKING:
     import datetime
 
-__all__ = ["Crop", "CropLayout", "grow", "load_crops"]
+__all__ = ["Crop", "CropLayout", "grow", "load_crops", "parse_crop_details"]
 
 
-class Crop(SowMethods, CropQueries, ClusterMethods):
+class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
     """A sweep persisted in ``<parent_dir>/.xyz-<name>/``.
 
     Parameters
@@ -95,7 +97,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
         if save_fn and fn is None:
             raise ValueError("save_fn=True but there is no function to save")
         self._fn = fn
-        self.farmer = farmer
+        self._farmer = farmer
         self.name = name
         self._layout = CropLayout.for_name(name, parent_dir)
         self.parent_dir = str(self._layout.location.parent)
@@ -117,6 +119,23 @@ class Crop(SowMethods, CropQueries, ClusterMethods):
                 self.shuffle = sow.asked[2]
 
     # -------------------------------------------------------------- basics
+    @property
+    def farmer(self) -> Any:
+        """The Runner, Harvester or Sampler: the one given, else (for a crop
+        reopened by name) the one saved with the crop when it was sown."""
+        if self._farmer is None and self._autoload and self.is_prepared():
+            from .reap import load_farmer
+
+            sow = self._read_sow(missing_ok=True)
+            if sow is not None and sow.farmer_kind:
+                with contextlib.suppress(FileNotFoundError, FileFormatError):
+                    self._farmer = load_farmer(self._layout)
+        return self._farmer
+
+    @farmer.setter
+    def farmer(self, farmer: Any) -> None:
+        self._farmer = farmer
+
     @property
     def location(self) -> str:
         """The crop directory."""

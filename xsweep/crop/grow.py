@@ -25,6 +25,7 @@ from . import claims, records
 from .grow_report import GrowReport
 from .layout import CropLayout
 from .provenance import resource_usage, this_process
+from .result_checks import check_blocks, expected_shapes
 from .sow import SowRecord
 from .store import ResultStore
 
@@ -136,6 +137,8 @@ class Grower:
         self.supervision = supervision
         self._supervisor: Supervisor | None = None
         self._aborted = False
+        #: what each combo's outputs must look like to be labelled
+        self._shapes = expected_shapes(sow.labels)
 
     def _runner(self) -> Callable:
         """``run(start, stop) -> Block``, the signature checked once, not per run."""
@@ -151,11 +154,14 @@ class Grower:
 
         def run(start: int, stop: int) -> Any:
             if run_range is not None:
-                return run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
-            return compute_block(
-                self.fn, sow.combos, start, stop, constants=sow.constants,
-                resources=sow.resources, on_error="record",
-            )  # fmt: skip
+                block = run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
+            else:
+                block = compute_block(
+                    self.fn, sow.combos, start, stop, constants=sow.constants,
+                    resources=sow.resources, on_error="record",
+                )  # fmt: skip
+            # a result that cannot be labelled or saved fails its combo, here
+            return check_blocks([block], sow.combos, self._shapes)[0]
 
         return run
 

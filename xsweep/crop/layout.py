@@ -158,6 +158,17 @@ class CropLayout:
         return Path(self.claim_path(batch_id, fp))
 
     # ------------------------------------------------------------ listing
+    def networked(self) -> bool:
+        """Whether the crop is on a file system whose listings may be stale.
+
+        NFS, sshfs, Lustre, GPFS and the like cache directory listings on
+        each client (sshfs's ``dcache_timeout``, NFS's ``acdirmax``): a
+        result written on another host may be missing from a listing here
+        for that long, while looking it up by name finds it.
+        """
+        kind = file_system_type(self.location)
+        return kind is not None and kind not in LOCAL_FILE_SYSTEMS
+
     def make_dirs(self) -> None:
         """Create the crop directory and its sub-directories."""
         for d in (self.location, self.results_dir, self.claims_dir):
@@ -231,6 +242,49 @@ class CropLayout:
                 ):
                     out.append(d / name)
         return out
+
+
+#: file systems whose directory listings are never stale (local ones)
+LOCAL_FILE_SYSTEMS = frozenset(
+    [
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "tmpfs",
+        "ramfs",
+        "zfs",
+        "f2fs",
+        "overlay",
+        "jfs",
+        "reiserfs",
+        "bcachefs",
+        "vfat",
+        "exfat",
+        "ntfs",
+        "ntfs3",
+        "hfsplus",
+        "apfs",
+    ]
+)
+
+
+def file_system_type(path: str | os.PathLike) -> str | None:
+    """The type of the file system holding ``path`` (Linux), if known."""
+    target = os.path.realpath(path)
+    best, kind = "", None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                mount = left.split()[4].replace("\\040", " ")
+                inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best):
+                    best, kind = mount, right.split()[0]
+    except (OSError, IndexError):
+        return None
+    return kind
 
 
 def _listdir(directory: Path) -> list[str]:

@@ -104,6 +104,16 @@ def fill_buffer(
     return buffer, missing, provs
 
 
+def check_anything_grown(crop: Any) -> None:
+    """Raise unless at least one batch has a result (a partial reap of
+    unlabelled results needs one to know what a result looks like)."""
+    if not crop.completed_results():
+        raise CropError(
+            f"no batch of {crop.location} has a result yet: nothing to reap. "
+            "Grow batches first (crop.grow_missing(), or `xsweep grow`)."
+        )
+
+
 def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
     """Raise unless every combo has a result."""
     if missing:
@@ -164,18 +174,20 @@ def to_raw(buffer: Any, sow: SowRecord) -> Any:
     """Results without labels, as xyzpy gives them: nested tuples over the grid."""
     array = buffer.arrays[None]
     if array.dtype.kind != "O":
-        return _nest(array, len(sow.combos.shape))
-    return _nest(array, array.ndim)
+        return nest(array, len(sow.combos.shape))
+    return nest(array, array.ndim)
 
 
-def _nest(array: np.ndarray, depth: int) -> Any:
+def nest(array: np.ndarray, depth: int) -> Any:
     if depth == 0:
+        if not isinstance(array, (np.ndarray, np.generic)):  # an object element
+            return array
         return (
             array.item()
             if array.ndim == 0 and array.dtype.kind != "O"
             else (array[()] if array.ndim == 0 else array)
         )
-    return tuple(_nest(array[i], depth - 1) for i in range(array.shape[0]))
+    return tuple(nest(array[i], depth - 1) for i in range(array.shape[0]))
 
 
 def reap_crop(
@@ -275,8 +287,9 @@ def label(
 
         var_names = labels.get("var_names") or ()
         return buffer_to_frame(
-            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record
-        )
+            buffer, sow.combos, var_names=var_names, attrs=attrs, provenance=record,
+            constants=labels.get("constants"),
+        )  # fmt: skip
     return labelling.buffer_to_dataset(
         buffer,
         sow.combos,
@@ -387,6 +400,8 @@ def reap_sown(
         labels["constants"] = {**sow.constants, **(labels["constants"] or {})}
     elif sow.farmer_kind:
         labels = sow.labels
+    if allow_incomplete and (labels is None or labels.get("var_names") is None):
+        check_anything_grown(crop)  # raw results: their shape is unknown yet
     return reap_crop(
         layout, sow, labels, farmer, allow_incomplete=allow_incomplete,
         clean_up=clean_up, overwrite=overwrite, sync=sync,

@@ -145,9 +145,15 @@ def loads(
     digest = blob[len(_MAGIC) + 8 : _HEADER]
     body = blob[_HEADER:]
     if len(body) != n:
-        raise FileFormatError(
-            f"{path} is truncated ({len(body)} of {n} bytes). {what_to_do}"
+        error = FileFormatError(
+            f"{path} is truncated ({len(body)} of {n} bytes here). On a networked "
+            "file system a client can read a file short for as long as it caches "
+            "the file's old size (sshfs attr_timeout, NFS actimeo): read it again "
+            "after that time. If it stays short, it was cut short on disk: delete "
+            "it and grow (or sow) again."
         )
+        error.short = True  # type: ignore[attr-defined]
+        raise error
     if hashlib.blake2b(body, digest_size=16).digest() != digest:
         raise FileFormatError(f"{path} is garbled (checksum mismatch). {what_to_do}")
     try:

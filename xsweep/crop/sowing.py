@@ -24,7 +24,7 @@ class SowMethods:
     batching, ``_autoload``, ``_fn``, ``fn``), ``_layout`` and ``_read_sow``.
     """
 
-    farmer: Any
+    _farmer: Any
     save_fn: bool
     shuffle: bool | int
     batchsize: int | None
@@ -42,6 +42,7 @@ class SowMethods:
         combos: Any,
         constants: dict | None = None,
         *,
+        cases: Any = None,
         batchsize: int | None = None,
         num_batches: int | None = None,
         shuffle: bool | int | None = None,
@@ -59,10 +60,13 @@ class SowMethods:
 
         Parameters
         ----------
-        combos : dict or sequence of (name, values)
+        combos : dict, sequence of (name, values), or one (name, values) pair
             The values of each function argument to sweep over.
         constants : dict, optional
             Further arguments, the same for every combo.
+        cases : sequence of dict, optional
+            Grow every combination of ``combos`` at each of these cases
+            (sown as explicit cases).
         batchsize, num_batches, shuffle : optional
             Override the crop's batching settings for this sowing.
         verbosity : int, optional
@@ -82,6 +86,11 @@ class SowMethods:
         from ..combos import parse_combos
 
         opts = (batchsize, num_batches, shuffle, verbosity, keep_old_code)
+        if cases is not None:  # xyzpy's mix: every combo at each case
+            from ..combos_mixed import mix_cases_and_combos
+
+            mixed = mix_cases_and_combos(cases, combos)
+            return self._sow_grid("cases", mixed, constants, *opts)
         return self._sow_grid("grid", parse_combos(combos), constants, *opts)
 
     def sow_cases(
@@ -128,7 +137,7 @@ class SowMethods:
     def _inherited_sow(self) -> SowRecord | None:
         """The sowing a crop opened by name alone carries on (its function,
         labels, batching), if it was sown and ``autoload`` is on."""
-        if not self._autoload or self._fn is not None or self.farmer is not None:
+        if not self._autoload or self._fn is not None or self._farmer is not None:
             return None
         with contextlib.suppress(FileFormatError):  # a damaged one: sow anew
             return self._read_sow(missing_ok=True)
@@ -136,8 +145,8 @@ class SowMethods:
 
     def _reaps_rows(self) -> bool:
         """Whether this crop reaps rows (a Sampler's, also one reopened by name)."""
-        if self.farmer is not None:
-            return bool(getattr(self.farmer, "reap_to_df", False))
+        if self._farmer is not None:
+            return bool(getattr(self._farmer, "reap_to_df", False))
         sown = self._inherited_sow()
         return bool(sown is not None and sown.labels.get("reap_to_df"))
 
@@ -157,7 +166,7 @@ class SowMethods:
         **kwargs
             ``seed`` for the Sampler, and the options of :meth:`sow_cases`.
         """
-        draw = getattr(self.farmer, "gen_cases_fnargs", None)
+        draw = getattr(self._farmer, "gen_cases_fnargs", None)
         if draw is None:
             raise CropError("sow_samples needs a crop made by a Sampler (Sampler.Crop)")
         fn_args, cases = draw(n, combos, seed=kwargs.pop("seed", None))
@@ -179,7 +188,7 @@ class SowMethods:
             kind,
             combos,
             fn=fn,
-            farmer=self.farmer,
+            farmer=self._farmer,
             constants=constants,
             save_fn=self.save_fn if save_fn is None else save_fn,
             batchsize=batchsize,

@@ -155,8 +155,10 @@ def crop_status(
     status.kept_combos = sow.num_kept if sow.kept else 0
     store = ResultStore(layout)
     present, failed = store.snapshot()
-    claimed = layout.list_claims()
     keys = list(enumerate(sow.fingerprints, 1))
+    if layout.networked():  # a listing cached here may miss results written elsewhere
+        _look_up_by_name(store, [k for k in keys if k not in present], present, failed)
+    claimed = layout.list_claims()
     times = [key for key in keys if key in present]  # (set look-ups, in order)
     failed_ids = [key[0] for key in times if key in failed]
     status.failed = len(failed_ids)
@@ -229,6 +231,24 @@ def batch_summary(batch_id: int, prov: dict[str, Any]) -> dict[str, Any]:
         "host": prov.get("host"),
         "job": job_of(prov.get("scheduler") or {}),
     }
+
+
+def _look_up_by_name(
+    store: ResultStore, keys: list, present: set, failed: dict
+) -> None:
+    """Add to ``present`` (and ``failed``) the ``keys`` whose result exists by name.
+
+    On a networked file system a listing can be as old as the client's cache
+    time; looking a name up asks the server. Only results the listing missed
+    are read (for their failed combos).
+    """
+    for key in keys:
+        if os.path.exists(store.layout.result_path(*key)):
+            present.add(key)
+            with contextlib.suppress(Exception):
+                n = len(store.read(*key)["failures"])
+                if n:
+                    failed[key] = n
 
 
 def _timing(

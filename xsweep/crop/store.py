@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ from . import records
 from .layout import CropLayout
 
 Key = tuple[int, str]
+
+#: reads of a result that comes back shorter than its header says, before
+#: it is called truncated (a networked client may serve a stale size briefly)
+SHORT_READ_TRIES = 4
 
 
 class ResultStore:
@@ -114,10 +119,15 @@ class ResultStore:
         """
         if key in self._group and records.identity(os.stat(path)) == self._group_ident:
             return self._group[key]
-        try:
-            kind, data, ident = records.read_tagged(path, ("result", "group"))
-        except FileFormatError as e:
-            raise _shared_hint(e, path) from e.__cause__
+        for attempt in range(SHORT_READ_TRIES):
+            try:
+                kind, data, ident = records.read_tagged(path, ("result", "group"))
+                break
+            except FileFormatError as e:
+                if getattr(e, "short", False) and attempt + 1 < SHORT_READ_TRIES:
+                    time.sleep(0.1 * 2**attempt)  # a stale cached size? read again
+                    continue
+                raise _shared_hint(e, path) from e.__cause__
         if kind == "result":
             return data
         self._group, self._group_ident = data["results"], ident

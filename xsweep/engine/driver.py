@@ -141,16 +141,24 @@ def run(
         else:
             if threshold > 0:
                 sweep.here(combos.size, budget=PROBE_SECONDS)
-                if executor is None and not local_pool_is_warm(workers):
+                if executor is None and not local_pool_is_warm(workers, num_threads):
                     threshold = max(threshold, COLD_POOL_BELOW)
             if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:
                 local = executor is None
                 if local:
+                    help_start = threshold > 0
+                    # a spare core, or a function that mostly waits: this
+                    # process runs chunks too, not only while the pool starts
+                    keep_helping = help_start and (
+                        sweep.mostly_waits() or default_num_workers() > workers
+                    )
                     pool = local_executor(workers, num_threads)
                     with stopping_workers(lambda: stop_local_executor(pool)):
-                        sweep.dispatch(pool, workers, chunksize, threshold > 0)
+                        sweep.dispatch(
+                            pool, workers, chunksize, help_start, keep_helping
+                        )
                 else:
                     sweep.dispatch(executor, workers, chunksize, False)
     return buffer
@@ -172,10 +180,15 @@ class _Sweep:
         self.on_error, self.buffer, self.progress = on_error, buffer, progress
         self.position = 0
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def per_combo(self) -> float:
         """Measured seconds per combo so far."""
         return self.seconds / self.position if self.position else 0.0
+
+    def mostly_waits(self) -> bool:
+        """Whether the combos run here so far used the CPU less than half the time."""
+        return self.seconds > 0 and self.cpu_seconds < 0.5 * self.seconds
 
     def estimate_left(self) -> float:
         """Estimated seconds to run the combos not run yet in this process."""
@@ -198,6 +211,7 @@ class _Sweep:
             size = next_sequential_size(
                 self.position, self.per_combo(), stop - self.position
             )
+            cpu = time.process_time()
             block, _ = run_range(
                 self.fn,
                 self.combos,
@@ -206,6 +220,7 @@ class _Sweep:
                 self.extra,
                 self.on_error,
             )
+            self.cpu_seconds += time.process_time() - cpu
             self._put(block)
             self.position = block.stop
             self.seconds += block.duration
@@ -234,12 +249,18 @@ class _Sweep:
         return Block(start, stop, "empty", [], tuple(range(stop - start)), failures)
 
     def dispatch(
-        self, executor: Any, workers: int, chunksize: int | None, help_start: bool
+        self,
+        executor: Any,
+        workers: int,
+        chunksize: int | None,
+        help_start: bool,
+        keep_helping: bool = False,
     ) -> None:
         """Run the rest of the combos as tasks on ``executor``.
 
         With ``help_start``, this process also runs chunks until the executor
-        answers (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
+        answers, and with ``keep_helping`` whenever no task has finished
+        (see :meth:`~xsweep.engine.parallel.Dispatch.run`).
         """
         if self.position >= self.combos.size:
             return
@@ -255,7 +276,8 @@ class _Sweep:
                 return run_range(self.fn, self.combos, start, stop, self.extra, mode)
 
         try:
-            for block, exc, span in dispatch.run(chunks, 2 * workers, helper):
+            tasks = dispatch.run(chunks, 2 * workers, helper, keep_helping)
+            for block, exc, span in tasks:
                 if dispatch.answered and help_start:
                     note_pool_answered(executor)
                 if block is None:

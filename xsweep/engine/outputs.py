@@ -93,15 +93,9 @@ class OutputBuffer:
         self.size = math.prod(self.shape)
         self.var_names = _normalise_names(var_names)
         self.var_dims = _normalise_dims(var_dims, self.var_names)
-        self.var_coords = dict(var_coords or {})
-        for name, dims in self.var_dims.items():
-            unknown = [d for d in dims if d not in self.var_coords]
-            if unknown:
-                raise OutputMismatchError(
-                    f"var_dims for {name!r} names dimension(s) {unknown} that have "
-                    "no coordinates: give them in var_coords, e.g. "
-                    f"var_coords={{{unknown[0]!r}: [...]}}."
-                )
+        # dimensions without coordinates (or None) are sized by the results
+        coords = (var_coords or {}).items()
+        self.var_coords = {k: v for k, v in coords if v is not None}
         self.failures: list[Failure] = []
         self._done = np.zeros(self.size, dtype=bool)
         self._data: dict[str | None, np.ndarray] | None = None
@@ -207,7 +201,7 @@ class OutputBuffer:
                 f"{dims}. Set var_dims={{{key!r}: [...one name per axis...]}}."
             )
         for dim, size in zip(dims, internal, strict=False):
-            if len(self.var_coords[dim]) != size:
+            if dim in self.var_coords and len(self.var_coords[dim]) != size:
                 raise OutputMismatchError(
                     f"output {key!r} has {size} values along {dim!r} but "
                     f"var_coords[{dim!r}] has {len(self.var_coords[dim])}."
@@ -303,7 +297,10 @@ class OutputBuffer:
         out = {}
         lacking = self.num_missing > 0
         for key, array in self._data.items():
-            if lacking and missing_value(array.dtype) is None:
+            if lacking and array.dtype.kind == "O":  # objects (tuples, Datasets)
+                array = array.copy()  # their gaps: None, never a stale value
+                self._flat(array)[~self._done] = None
+            elif lacking and missing_value(array.dtype) is None:
                 array = array.astype(np.float64)
                 self._flat(array)[~self._done] = np.nan
             out[key] = array
@@ -313,6 +310,12 @@ class OutputBuffer:
     def _inner_shape(self, key: str | None) -> tuple[int, ...]:
         """An output's internal shape, from var_dims and var_coords."""
         dims = self.var_dims.get(key, ()) if key is not None else ()
+        unknown = [d for d in dims if d not in self.var_coords]
+        if unknown:
+            raise OutputMismatchError(
+                f"every combo failed or is missing, so nothing tells the length of "
+                f"dimension(s) {unknown} of output {key!r}; give var_coords for them."
+            )
         return tuple(len(self.var_coords[d]) for d in dims)
 
     def __getitem__(self, key: str | None) -> np.ndarray:

@@ -142,6 +142,7 @@ class _LocalPool:
     answered = False
     last_used = 0.0
     hello: Any = None  # a first task not answered before the last sweep ended
+    env: dict | None = None  # the thread settings its workers started with
 
 
 def local_executor(num_workers: int, num_threads: int | None = None) -> Any:
@@ -153,20 +154,25 @@ def local_executor(num_workers: int, num_threads: int | None = None) -> Any:
     numerical libraries get :func:`thread_env` threads (set before they load;
     other thread counts start a new pool).
     """
-    from joblib.externals.loky import get_reusable_executor
+    try:  # the package itself: its workers start faster (they import no joblib)
+        from loky import get_reusable_executor
+    except ImportError:  # the copy inside joblib
+        from joblib.externals.loky import get_reusable_executor
 
+    env = thread_env(num_threads, num_workers)
     executor = get_reusable_executor(
         max_workers=num_workers,
         reuse="auto",  # the same settings (threads): the same warm workers
         timeout=WORKER_IDLE_TIMEOUT,
-        env=thread_env(num_threads, num_workers),
+        env=env,
     )
     if executor is not _LocalPool.executor:  # new (or replaced after a crash)
         _LocalPool.executor, _LocalPool.answered = executor, False
+        _LocalPool.hello, _LocalPool.env = None, env
     return executor
 
 
-def local_pool_is_warm(num_workers: int) -> bool:
+def local_pool_is_warm(num_workers: int, num_threads: int | None = None) -> bool:
     """Whether local workers answered lately: a sweep sent to them starts at once.
 
     Not a promise (a worker may have been killed since); a sweep that finds
@@ -179,6 +185,7 @@ def local_pool_is_warm(num_workers: int) -> bool:
         executor is not None
         and _LocalPool.answered
         and getattr(executor, "_max_workers", 0) >= num_workers
+        and _LocalPool.env == thread_env(num_threads, num_workers)
         and time.monotonic() - _LocalPool.last_used < WORKER_IDLE_TIMEOUT / 2
     )
 
@@ -297,6 +304,7 @@ class Dispatch:
         chunks: list[tuple[int, int]],
         in_flight: int,
         helper: Callable[[int, int], tuple[Block, Any]] | None = None,
+        keep_helping: bool = False,
     ) -> Iterator[tuple[Block | None, Any, tuple[int, int]]]:
         """Yield ``(block, exception, (start, stop))`` per chunk as they finish.
 
@@ -309,7 +317,10 @@ class Dispatch:
         itself. A cold pool of workers takes a few hundred milliseconds to
         start; this way that time is spent computing, no work waits in a pool
         that is still starting, and a sweep that finishes before the pool is
-        up never waits for it.
+        up never waits for it. With ``keep_helping`` too, this process goes on
+        running chunks from the end of the queue whenever no task has
+        finished, instead of waiting (for a function that mostly waits, or
+        when a core is free).
         """
         pending = collections.deque(chunks)
         spans: dict[int, tuple[int, int]] = {}
@@ -329,6 +340,10 @@ class Dispatch:
                 self.live.append(self._submit(*span, submitted < in_flight or small))
                 spans[id(self.live[-1])] = span
                 submitted += 1
+            if keep_helping and pending and not any(map(_is_done, self.live)):
+                start, stop = pending.pop()
+                yield (*helper(start, stop), (start, stop))  # type: ignore[misc]
+                continue
             done = {id(h) for h in _wait_any(self.live)}
             for handle in [h for h in self.live if id(h) in done]:  # in order
                 self.live.remove(handle)

@@ -1,6 +1,7 @@
 """Run a function over combos or cases and label the results (xyzpy's API).
 
-``combo_runner`` / ``case_runner`` return plain numpy results;
+``combo_runner`` / ``case_runner`` (:mod:`xsweep.farming.raw`) return nested
+tuples as xyzpy does;
 ``combo_runner_to_ds`` / ``case_runner_to_ds`` and :class:`Runner` return
 labelled :class:`xarray.Dataset` objects. Settings shared by all of them:
 
@@ -31,7 +32,6 @@ on_error : {"raise", "record"}
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +46,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "case_runner",
     "case_runner_to_ds",
-    "combo_runner",
     "combo_runner_to_ds",
 ]
 
@@ -63,6 +61,7 @@ SETTINGS = (
     "on_error",
     "chunksize",
     "in_process_below",
+    "shuffle",
 )
 
 
@@ -87,16 +86,30 @@ def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_cases(cases: Any, fn_args: Any = None) -> Cases:
+def to_cases(
+    cases: Any,
+    fn_args: Any = None,
+    constants: Mapping[str, Any] | None = None,
+    combos: Any = None,
+) -> Cases:
     """``cases`` as :class:`~xsweep.combos.Cases`.
 
     ``cases`` may be Cases, a sequence of dicts (``fn_args`` then defaults to
     the first dict's keys), or a sequence of tuples / single values with
-    ``fn_args`` naming them.
+    ``fn_args`` naming them. Cases shorter than ``fn_args`` are allowed when
+    the names left over are ``constants`` (as in xyzpy). With ``combos``,
+    every case runs at every combination of them
+    (:func:`~xsweep.combos_mixed.mix_cases_and_combos`).
     """
+    if combos:
+        from ..combos_mixed import mix_cases_and_combos
+
+        base = to_cases(cases, fn_args, constants)
+        return mix_cases_and_combos(base, combos)
     if isinstance(cases, Cases):
         return cases
     cases = list(cases)
+    fn_args = _trim_to_constants(cases, fn_args, constants)
     if cases and all(isinstance(c, Mapping) for c in cases):
         names = tuple(fn_args) if fn_args is not None else tuple(cases[0])
         if isinstance(fn_args, str):
@@ -118,6 +131,21 @@ def to_cases(cases: Any, fn_args: Any = None) -> Cases:
     return parse_cases(fn_args, cases)
 
 
+def _trim_to_constants(cases: list, fn_args: Any, constants: Any) -> Any:
+    """``fn_args`` without trailing names that the cases leave to constants."""
+    if not constants or fn_args is None or isinstance(fn_args, str):
+        return fn_args
+    if not cases or not all(isinstance(c, (tuple, list)) for c in cases):
+        return fn_args
+    lengths = {len(c) for c in cases}
+    names = tuple(fn_args)
+    if len(lengths) == 1:
+        (k,) = lengths
+        if k < len(names) and all(n in constants for n in names[k:]):
+            return names[:k]
+    return fn_args
+
+
 def _engine_run(
     fn: Callable,
     combos: Grid | Cases,
@@ -133,16 +161,54 @@ def _engine_run(
     from ..engine import run
 
     check_names_disjoint(combos=combos.names, constants=constants, resources=resources)
-    return run(
+    settings = _settings(settings)
+    shuffle = settings.pop("shuffle", False)
+    order = _shuffled_order(shuffle, combos.size)
+    if order is not None:
+        rows = [combos.args(int(i)) for i in order]
+        todo = Cases(combos.names, rows)
+    else:
+        todo = combos
+    buffer = run(
         fn,
-        combos,
+        todo,
         var_names=var_names,
         var_dims=var_dims,
         var_coords=var_coords,
         constants=constants,
         resources=resources,
-        **_settings(settings),
+        **settings,
     )
+    return buffer if order is None else _Unshuffled(buffer, order, combos.shape)
+
+
+def _shuffled_order(shuffle: Any, size: int) -> np.ndarray | None:
+    """The order to run combos in for ``shuffle`` (None: as given).
+
+    ``True`` or an int seed, as in xyzpy: only the order of evaluation
+    changes (spreading slow regions of a sweep over its run); results are
+    put back in place.
+    """
+    if shuffle is None or shuffle is False or size < 2:
+        return None
+    return np.random.default_rng(int(shuffle)).permutation(size)
+
+
+class _Unshuffled:
+    """A buffer filled in shuffled order, seen in the combos' own order."""
+
+    def __init__(self, buffer: Any, order: np.ndarray, shape: tuple) -> None:
+        import dataclasses
+
+        self.arrays = {}
+        for key, array in buffer.arrays.items():
+            out = np.empty_like(array)
+            out[order] = array
+            self.arrays[key] = out.reshape(tuple(shape) + array.shape[1:])
+        self.failures = [
+            dataclasses.replace(f, index=int(order[f.index])) for f in buffer.failures
+        ]
+        self.missing = sorted(int(order[i]) for i in buffer.missing)
 
 
 def _label_run(
@@ -169,6 +235,7 @@ def _label_run(
         d: (var_coords[d] if d in var_coords else np.asarray(constants[d]))
         for dims in var_dims.values()
         for d in dims
+        if d in var_coords or d in constants  # else: sized by the results
     }
     start = labelling.utc_now()
     buffer = _engine_run(
@@ -197,86 +264,6 @@ def _label_run(
 # --------------------------------------------------------- function API --
 
 
-def combo_runner(
-    fn: Callable,
-    combos: Any,
-    constants: Mapping[str, Any] | None = None,
-    *,
-    split: bool = False,
-    resources: Mapping[str, Any] | None = None,
-    **settings: Any,
-) -> Any:
-    """Evaluate ``fn`` at every combination of ``combos``.
-
-    Parameters
-    ----------
-    fn : callable
-        Called as ``fn(**combo, **constants, **resources)``.
-    combos : dict or sequence of (name, values)
-        Each argument's values; each becomes a dimension of the result.
-    constants : dict, optional
-        Arguments passed unchanged to every call.
-    split : bool, optional
-        If ``fn`` returns a tuple, return one array per element.
-    resources : dict, optional
-        Like ``constants``.
-    **settings
-        Run settings (see the module docstring).
-
-    Returns
-    -------
-    numpy.ndarray or tuple of numpy.ndarray
-        Results of shape ``combos.shape`` (object arrays for non-numbers).
-    """
-    grid = parse_combos(combos)
-    return _plain_run(fn, grid, constants, resources, split, settings)
-
-
-def case_runner(
-    fn: Callable,
-    fn_args: Any,
-    cases: Any,
-    constants: Mapping[str, Any] | None = None,
-    *,
-    split: bool = False,
-    resources: Mapping[str, Any] | None = None,
-    **settings: Any,
-) -> Any:
-    """Evaluate ``fn`` at each of ``cases``; see :func:`combo_runner`.
-
-    Returns one result per case, in order (an array of length ``len(cases)``).
-    """
-    return _plain_run(
-        fn, to_cases(cases, fn_args), constants, resources, split, settings
-    )
-
-
-def _plain_run(fn, combos, constants, resources, split, settings) -> Any:
-    buffer = _engine_run(
-        fn,
-        combos,
-        var_names=None,
-        var_dims={},
-        var_coords={},
-        constants=dict(constants or {}),
-        resources=dict(resources or {}),
-        settings=settings,
-    )
-    result = buffer.arrays[None]
-    if not split:
-        return result
-    flat = result.reshape(-1)
-    width = len(next((r for r in flat if isinstance(r, tuple)), ()))
-    parts = []
-    for k in range(width):
-        column = np.empty(flat.size, dtype=object)
-        column[:] = [r[k] if isinstance(r, tuple) else None for r in flat]
-        with contextlib.suppress(ValueError):
-            column = np.array(column.tolist())
-        parts.append(column.reshape(result.shape + column.shape[1:]))
-    return tuple(parts)
-
-
 def combo_runner_to_ds(
     fn: Callable,
     combos: Any,
@@ -296,8 +283,10 @@ def combo_runner_to_ds(
     ----------
     fn : callable
         Function to evaluate.
-    combos : dict or sequence of (name, values)
+    combos : dict, sequence of (name, values), or one (name, values) pair
         Each argument's values; each becomes a dimension coordinate.
+        With ``cases=[{...}, ...]`` in ``settings``, every combination runs
+        at each case (xyzpy's mixed form).
     var_names : str, sequence of str, or None
         Names of ``fn``'s outputs (a tuple of values or a dict with these
         keys); ``None`` if ``fn`` returns a Dataset or DataArray itself.
@@ -324,7 +313,11 @@ def combo_runner_to_ds(
         the function, start and end times in ISO 8601 UTC) is kept in
         ``ds.encoding``, out of ``ds.attrs``.
     """
-    grid = parse_combos(combos)
+    cases = settings.pop("cases", None)
+    if cases is not None:
+        grid = to_cases(cases, None, constants, combos)
+    else:
+        grid = parse_combos(combos)
     return _label_run(
         fn, grid, var_names, var_dims, var_coords, constants, resources, attrs,
         parse, settings,
@@ -353,6 +346,6 @@ def case_runner_to_ds(
     case (not needed when cases are dicts).
     """
     return _label_run(
-        fn, to_cases(cases, fn_args), var_names, var_dims, var_coords, constants,
-        resources, attrs, parse, settings,
+        fn, to_cases(cases, fn_args, constants), var_names, var_dims, var_coords,
+        constants, resources, attrs, parse, settings,
     )  # fmt: skip

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .. import netcdf
 from ..combos import Cases, Grid, parse_combos
+from ..errors import InvalidCombosError
 from ..file_engines import check_engine
 from .cropping import CropMaker
 from .files import delete_file
+from .harvested import _missing_cases, check_same_layout
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -121,6 +120,7 @@ class Harvester(CropMaker):
         overwrite: bool | None = None,
         chunks: Any = None,
         engine: str | None = None,
+        allow_mismatch: bool = False,
     ) -> None:
         """Merge ``new_ds`` into ``full_ds`` (and the file, if ``sync``).
 
@@ -138,11 +138,18 @@ class Harvester(CropMaker):
             ones, ``False`` the old ones. Missing values never clash.
         chunks, engine
             Override the Harvester's settings for this call.
+        allow_mismatch : bool, optional
+            Merge even if ``new_ds`` does not have the variables, the
+            dimensions of each variable, or the dtypes of what is saved (see
+            :func:`check_same_layout`); refused by default, with the file
+            untouched.
         """
         import xarray as xr
 
         if isinstance(new_ds, xr.DataArray):
             new_ds = new_ds.to_dataset()
+        if not allow_mismatch and self.full_ds is not None:
+            check_same_layout(self.full_ds, new_ds, self.data_name)
         if sync and self.data_name is not None:
             merged = netcdf.merge_into(
                 self.data_name, new_ds, overwrite, engine=engine or self.engine
@@ -163,8 +170,9 @@ class Harvester(CropMaker):
         """Merge a dataset reaped from a crop into this harvester.
 
         ``source`` (the crop sowing's id) is unused: merging the same results
-        again changes nothing.
+        again changes nothing. The reaped dataset becomes ``last_ds``.
         """
+        self.runner.last_ds = ds
         self.add_ds(ds, overwrite=overwrite)
 
     def harvest_combos(
@@ -176,6 +184,8 @@ class Harvester(CropMaker):
         chunks: Any = None,
         engine: str | None = None,
         skip_existing: bool = False,
+        cases: Any = None,
+        allow_mismatch: bool = False,
         **runner_settings: Any,
     ) -> xr.Dataset | None:
         """Run every combination of ``combos`` and merge the results in.
@@ -197,10 +207,19 @@ class Harvester(CropMaker):
         xarray.Dataset or None
             The new results (``None`` if ``skip_existing`` left nothing to run).
         """
-        grid = parse_combos(combos)
+        skip_existing = runner_settings.pop("missing_only", skip_existing)  # xyzpy
+        combos = self._fill_ellipsis(combos)
+        if cases is not None:
+            from ..combos_mixed import mix_cases_and_combos
+
+            grid = mix_cases_and_combos(cases, combos)
+        else:
+            grid = parse_combos(combos)
         if skip_existing and self.full_ds is not None:
             todo = _missing_cases(self.full_ds, grid, self.runner, runner_settings)
-            if todo is None:
+            if todo is None and isinstance(grid, Cases):
+                ds = self.runner.run_cases(grid, **runner_settings)
+            elif todo is None:
                 ds = self.runner.run_combos(grid, **runner_settings)
             elif not todo.size:
                 return None
@@ -208,10 +227,61 @@ class Harvester(CropMaker):
                 ds = self.runner.run_cases(
                     todo.cases, fn_args=todo.names, **runner_settings
                 )
+        elif isinstance(grid, Cases):
+            ds = self.runner.run_cases(grid, **runner_settings)
         else:
             ds = self.runner.run_combos(grid, **runner_settings)
-        self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
+        self.add_ds(
+            ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine,
+            allow_mismatch=allow_mismatch,
+        )  # fmt: skip
         return ds
+
+    def _fill_ellipsis(self, combos: Any) -> Any:
+        """``combos`` with ``...`` values replaced by the harvested ones."""
+        from ..combos import _is_bare_pair
+
+        if combos is None or isinstance(combos, Grid):
+            return combos
+        pairs = [combos] if _is_bare_pair(combos) else combos
+        items = list(pairs.items() if isinstance(pairs, dict) else pairs)
+        if not any(v is Ellipsis for _, v in items):
+            return combos
+        full = self.full_ds
+        out = {}
+        for name, values in items:
+            if values is Ellipsis:
+                if full is None or name not in full.coords:
+                    raise InvalidCombosError(
+                        f"combo dimension {name!r} is ... (the values already "
+                        f"harvested), but {self.data_name or 'full_ds'} has no "
+                        f"{name!r} coordinate yet; list its values."
+                    )
+                values = full.coords[name].values.tolist()
+            out[name] = values
+        return out
+
+    def expand_dims(self, name: str, value: Any, engine: str | None = None) -> None:
+        """Give ``full_ds`` (and the file) a new dimension ``name`` = ``value``.
+
+        For a function argument that was a default so far and is now to be
+        swept: existing results are labelled with that value.
+        """
+        new = self.full_ds.expand_dims({name: [value]})
+        if self.data_name is not None:
+            self.save_full_ds(new, engine=engine)
+        else:
+            self._full_ds = new
+
+    def drop_sel(
+        self, labels: Any = None, *, engine: str | None = None, **labels_kwargs: Any
+    ) -> None:
+        """Remove the results at these coordinate values (file rewritten)."""
+        new = self.full_ds.drop_sel(labels, **labels_kwargs)
+        if self.data_name is not None:
+            self.save_full_ds(new, engine=engine)
+        else:
+            self._full_ds = new
 
     def harvest_cases(
         self,
@@ -223,6 +293,7 @@ class Harvester(CropMaker):
         engine: str | None = None,
         skip_existing: bool = False,
         fn_args: Any = None,
+        allow_mismatch: bool = False,
         **runner_settings: Any,
     ) -> xr.Dataset | None:
         """Run explicit ``cases`` and merge the results in.
@@ -232,8 +303,11 @@ class Harvester(CropMaker):
         """
         from .runner import to_cases
 
+        skip_existing = runner_settings.pop("missing_only", skip_existing)  # xyzpy
         parsed = to_cases(
-            cases, fn_args if fn_args is not None else self.runner.fn_args
+            cases,
+            fn_args if fn_args is not None else self.runner.fn_args,
+            self.runner.constants,
         )
         if skip_existing and self.full_ds is not None:
             todo = _missing_cases(self.full_ds, parsed, self.runner, runner_settings)
@@ -241,7 +315,10 @@ class Harvester(CropMaker):
             if not parsed.size:
                 return None
         ds = self.runner.run_cases(parsed, **runner_settings)
-        self.add_ds(ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine)
+        self.add_ds(
+            ds, sync=sync, overwrite=overwrite, chunks=chunks, engine=engine,
+            allow_mismatch=allow_mismatch,
+        )  # fmt: skip
         return ds
 
     def __repr__(self) -> str:
@@ -249,70 +326,3 @@ class Harvester(CropMaker):
             f"<xsweep.Harvester>\n{self.runner!r}\n"
             f"  file: {self.data_name} [{self.engine}]"
         )
-
-
-def _done_mask(full_ds: xr.Dataset, combos: Grid | Cases, runner: Runner, settings):
-    """Which combos already have a value in ``full_ds`` (None: cannot tell).
-
-    A combo is done if any output has a non-missing value there. Dimensions
-    of ``full_ds`` that are not combos must be internal (``var_dims``) or
-    pinned by a constant of this run; otherwise nothing can be told.
-    """
-    inner = {d for dims in (runner.var_dims or {}).values() for d in dims}
-    outer = {d for d in full_ds.dims if d not in inner}
-    constants = {**(runner.constants or {}), **dict(settings.get("constants", ()))}
-    names = set(combos.names)
-    if not (names <= outer <= names | set(constants)):
-        return None
-    done = None
-    for var in full_ds.data_vars:
-        has = full_ds[var].notnull()
-        pinned = {d: constants[d] for d in has.dims if d in outer and d not in names}
-        try:
-            has = has.sel(pinned) if pinned else has
-        except (KeyError, ValueError, TypeError):
-            return None
-        rest = [d for d in has.dims if d not in names]
-        has = has.any(rest) if rest else has
-        done = has if done is None else (done | has)
-    if done is None or set(done.dims) != names:
-        return None
-    done = done.transpose(*combos.names)
-    lookups = [
-        {v: i for i, v in enumerate(done[d].values.tolist())} for d in combos.names
-    ]
-    try:
-        if isinstance(combos, Grid):
-            idx = [
-                np.array([lk.get(v, -1) for v in values], dtype=np.intp)
-                for lk, values in zip(lookups, combos.values, strict=True)
-            ]
-            grid = np.ix_(*[np.where(i >= 0, i, 0) for i in idx])
-            ndim = len(idx)
-            known = [
-                (i >= 0).reshape([-1 if j == k else 1 for j in range(ndim)])
-                for k, i in enumerate(idx)
-            ]
-            mask = done.values[grid] & functools.reduce(np.logical_and, known)
-            return mask.reshape(-1)
-        mask = np.zeros(combos.size, dtype=bool)
-        values = done.values
-        for k, case in enumerate(combos.cases):
-            pos = [lk.get(v, -1) for lk, v in zip(lookups, case, strict=True)]
-            mask[k] = min(pos) >= 0 and bool(values[tuple(pos)])
-        return mask
-    except TypeError:  # unhashable combo values: cannot tell
-        return None
-
-
-def _missing_cases(full_ds, combos, runner, settings) -> Cases | None:
-    """The combos without a value yet, as Cases (None: run them all as given)."""
-    mask = _done_mask(full_ds, combos, runner, settings)
-    if mask is None or not mask.any():
-        return None
-    rows = [
-        args
-        for args, done in zip(combos.iter_range(0, combos.size), mask, strict=True)
-        if not done
-    ]
-    return Cases(combos.names, rows)

@@ -39,8 +39,9 @@ def parse_var_dims(
     """Map each output name to its internal dimension names.
 
     Accepts a dict ``{var: dims}`` (a key may be a tuple of several vars that
-    share dims), a sequence with one entry per output, or one string when
-    there is a single output with a single internal dimension.
+    share dims), a sequence of ``(var, dims)`` pairs, a sequence with one
+    entry per output, or one string when there is a single output with a
+    single internal dimension.
     """
     names = var_names or ()
     out: dict[str, tuple[str, ...]] = {n: () for n in names}
@@ -56,12 +57,15 @@ def parse_var_dims(
         return {names[0]: (var_dims,)}
     if not isinstance(var_dims, Mapping):
         var_dims = list(var_dims)
-        if len(var_dims) != len(names):
+        if _name_dims_pairs(var_dims, names):  # [("x", ["t"]), ...], as in xyzpy
+            var_dims = dict(var_dims)
+        elif len(var_dims) != len(names):
             raise InvalidCombosError(
                 f"var_dims has {len(var_dims)} entries but var_names has "
                 f"{len(names)} ({list(names)}); pass a dict {{var_name: dims}}."
             )
-        var_dims = dict(zip(names, var_dims, strict=True))
+        else:
+            var_dims = dict(zip(names, var_dims, strict=True))
     for key, dims in var_dims.items():
         for name in (key,) if isinstance(key, str) else tuple(key):
             if var_names is not None and name not in out:
@@ -71,6 +75,18 @@ def parse_var_dims(
                 )
             out[name] = _as_dims(dims)
     return out
+
+
+def _name_dims_pairs(entries: list, names: tuple[str, ...]) -> bool:
+    """Whether ``entries`` are ``(output name, dims)`` pairs."""
+    return bool(entries) and all(
+        isinstance(e, (tuple, list))
+        and len(e) == 2
+        and isinstance(e[0], str)
+        and e[0] in names
+        and isinstance(e[1], (str, tuple, list))
+        for e in entries
+    )
 
 
 def parse_var_coords(var_coords: Mapping | None) -> dict[str, Any]:
@@ -94,9 +110,9 @@ def check_var_dims(
 ) -> None:
     """Check before a run that ``var_dims`` and ``var_coords`` fit together.
 
-    Every internal dimension must have its values (1-D) in ``var_coords`` or
-    ``constants``, and must not also be a combo dimension; ``var_coords`` must
-    not relabel a combo dimension.
+    An internal dimension takes its values (1-D) from ``var_coords`` or
+    ``constants`` (else ``0..n-1``), and must not also be a combo dimension;
+    ``var_coords`` must not relabel a combo dimension.
     """
     combo_names = set(combo_names)
     relabelled = sorted(combo_names & set(var_coords))
@@ -113,12 +129,7 @@ def check_var_dims(
                     "which is also a combo dimension; rename one of them."
                 )
             if dim not in var_coords and dim not in constants:
-                known = sorted(set(var_coords) | set(constants))
-                raise InvalidCombosError(
-                    f"var_dims gives output {var!r} the dimension {dim!r}, but "
-                    f"{dim!r} is in neither var_coords nor constants (known: "
-                    f"{known}); add var_coords={{{dim!r}: values}}."
-                )
+                continue  # labelled 0..n-1, sized by the results (as in xyzpy)
             values = var_coords[dim] if dim in var_coords else constants[dim]
             shape = np.shape(values)
             if len(shape) != 1:

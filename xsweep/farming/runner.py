@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from ..combos import parse_combos
 from . import labels
 from .cropping import CropMaker
-from .functions import (
-    _label_run,
+from .functions import _label_run, case_runner_to_ds, combo_runner_to_ds, to_cases
+from .raw import (
     case_runner,
-    case_runner_to_ds,
+    case_runner_to_df,
     combo_runner,
-    combo_runner_to_ds,
-    to_cases,
+    combo_runner_to_df,
+    results_to_ds,
 )
 
 if TYPE_CHECKING:
@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Runner",
     "case_runner",
+    "case_runner_to_df",
     "case_runner_to_ds",
     "combo_runner",
+    "combo_runner_to_df",
     "combo_runner_to_ds",
     "label",
+    "results_to_ds",
     "to_cases",
 ]
 
@@ -51,6 +54,9 @@ class _Parsed:
 
     def __set__(self, obj: Any, value: Any) -> None:
         setattr(obj, self.name, self.parser(obj, value))
+
+    def __delete__(self, obj: Any) -> None:  # ``del runner.constants``: unset
+        setattr(obj, self.name, None)
 
 
 def _names_or_none(obj: Any, value: Any) -> tuple[str, ...] | None:
@@ -140,27 +146,33 @@ class Runner(CropMaker):
             self.fn,
             combos,
             self.var_names,
-            self.var_dims,
-            self.var_coords,
-            {**self.constants, **dict(constants or ())},
-            self.resources,
-            self.attrs,
+            self.var_dims or {},
+            self.var_coords or {},
+            {**(self.constants or {}), **dict(constants or ())},
+            self.resources or {},
+            self.attrs or {},
             False,
             {**self.default_runner_settings, **settings},
         )
         return self.last_ds
 
     def run_combos(
-        self, combos: Any, constants: Any = (), **runner_settings: Any
+        self,
+        combos: Any,
+        constants: Any = (),
+        cases: Any = None,
+        **runner_settings: Any,
     ) -> xr.Dataset:
         """Run every combination of ``combos``; also kept as ``last_ds``.
 
         Parameters
         ----------
-        combos : dict or sequence of (name, values)
+        combos : dict, sequence of (name, values), or one (name, values) pair
             Each argument's values.
         constants : dict, optional
             Extra constants for this run only (override the stored ones).
+        cases : sequence of dict, optional
+            Run every combination of ``combos`` at each of these cases.
         **runner_settings
             Override the default run settings for this run.
 
@@ -168,7 +180,11 @@ class Runner(CropMaker):
         -------
         xarray.Dataset
         """
-        return self._run(parse_combos(combos), constants, runner_settings)
+        if cases is not None:
+            todo = to_cases(cases, None, None, combos)
+        else:
+            todo = parse_combos(combos)
+        return self._run(todo, constants, runner_settings)
 
     def run_cases(
         self,
@@ -197,14 +213,15 @@ class Runner(CropMaker):
             reaches are missing.
         """
         names = fn_args if fn_args is not None else self.fn_args
-        return self._run(to_cases(cases, names), constants, runner_settings)
+        every = {**(self.constants or {}), **dict(constants or ())}
+        return self._run(to_cases(cases, names, every), constants, runner_settings)
 
     def __repr__(self) -> str:
         lines = [f"<xsweep.Runner> fn: {labels_fn_name(self.fn)}"]
         lines.append(f"    var_names: {self.var_names}")
         if self.fn_args:
             lines.append(f"    fn_args: {self.fn_args}")
-        if any(self.var_dims.values()):
+        if any((self.var_dims or {}).values()):
             lines.append(f"    var_dims: {self.var_dims}")
         if self.constants:
             lines.append(f"    constants: {list(self.constants)}")

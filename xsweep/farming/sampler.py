@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Sampler"]
 
-ENGINES = ("pickle",)
+ENGINES = ("pickle", "csv")
 
 #: ``full_df.attrs`` key: the rows each crop sowing merged, JSON ``{id: [start, stop]}``
 CROP_ROWS_ATTR = "xsweep_crop_rows"
@@ -78,8 +78,10 @@ class Sampler(CropMaker):
         What to sample from when :meth:`sample_combos` gets no ``combos``.
     full_df : pandas.DataFrame, optional
         Rows to start from instead of the file.
-    engine : {"pickle"}, optional
-        File format.
+    engine : {"pickle", "csv"}, optional
+        File format. A CSV file keeps no ``attrs`` (no provenance record, no
+        failure records) and turns array values into text: use it only for
+        plain numbers and strings.
     """
 
     def __init__(
@@ -116,7 +118,7 @@ class Sampler(CropMaker):
     def load_full_df(self) -> None:
         """(Re)load ``full_df`` from the file; nothing if there is none."""
         if self.data_name is not None and Path(self.data_name).exists():
-            self._full_df = _read(self.data_name)
+            self._full_df = _read(self.data_name, self.engine)
 
     def save_full_df(self, new_full_df: pd.DataFrame | None = None) -> None:
         """Save ``full_df`` (or ``new_full_df``, which replaces it) atomically."""
@@ -124,7 +126,7 @@ class Sampler(CropMaker):
             self._full_df = new_full_df
         if self.data_name is None:
             raise ValueError("this Sampler has no data_name to save to")
-        _write(self._full_df, self.data_name)
+        _write(self._full_df, self.data_name, self.engine)
 
     def delete_df(self, backup: bool = False) -> None:
         """Delete the file (first copied to ``<name>.BAK-<time>``)."""
@@ -176,8 +178,8 @@ class Sampler(CropMaker):
             path = Path(self.data_name)
             path.parent.mkdir(parents=True, exist_ok=True)
             with _merge_lock(path):
-                full = combine(_read(path) if path.exists() else None)
-                _write(full, path)
+                full = combine(_read(path, self.engine) if path.exists() else None)
+                _write(full, path, self.engine)
             self._full_df = full
         else:
             self._full_df = combine(self.full_df)
@@ -268,6 +270,7 @@ class Sampler(CropMaker):
             var_names=runner.var_names,
             attrs=runner.attrs,
             provenance=labelling.provenance_attrs(runner.fn, start, end),
+            constants=runner.constants,
         )
 
     # farmer protocol (for Crop)
@@ -373,18 +376,23 @@ def _set_attrs(df: pd.DataFrame, failures: list, spans: dict) -> None:
             df.attrs.pop(key, None)
 
 
-def _read(path: Any) -> pd.DataFrame:
+def _read(path: Any, engine: str = "pickle") -> pd.DataFrame:
     import pandas as pd
 
     try:
+        if engine == "csv":
+            return pd.read_csv(path)
         return pd.read_pickle(path)
     except Exception as exc:
         raise FileFormatError(
-            f"{path} is not a readable pickled DataFrame ({type(exc).__name__}: "
+            f"{path} is not a readable {engine} DataFrame ({type(exc).__name__}: "
             f"{exc}); move it away or delete it, then sample again"
         ) from exc
 
 
-def _write(df: pd.DataFrame, path: Any) -> None:
+def _write(df: pd.DataFrame, path: Any, engine: str = "pickle") -> None:
     with atomic_open(path, "wb") as f:
-        df.to_pickle(f)
+        if engine == "csv":  # (a CSV keeps no attrs: no provenance, no failures)
+            f.write(df.to_csv(index=False).encode())
+        else:
+            df.to_pickle(f)

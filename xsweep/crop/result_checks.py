@@ -1,0 +1,164 @@
+"""Validate results where they are made: a result that cannot be labelled or
+stored is a recorded failure of its combo at grow time.
+
+A crop whose results are labelled (``var_names`` given) knows what each
+combo must return: one value per output name (a tuple, or a dict with those
+keys), each of the shape its ``var_dims`` and ``var_coords`` give (a scalar
+without ``var_dims``), of a kind a dataset can store. A combo that returns
+anything else fails, with a message naming the combo and what differs, so
+that a crop that says it is complete can always be reaped. Any crop's result
+must be picklable to be written; a combo whose result is not fails too.
+
+The common case costs one shape comparison per block: only a block whose
+packing shows a mismatch (object columns, ragged or wrong-sized arrays) is
+checked combo by combo.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from typing import Any
+
+import numpy as np
+
+from ..errors import OutputMismatchError
+
+
+def expected_shapes(labels: dict[str, Any]) -> dict[str, tuple | None] | None:
+    """Each output's shape per combo (None: unknown), or None if not labelled."""
+    names = labels.get("var_names") if labels else None
+    if names is None or labels.get("reap_to_df"):
+        return None
+    names = (names,) if isinstance(names, str) else tuple(names)
+    dims = labels.get("var_dims") or {}
+    coords = labels.get("var_coords") or {}
+    out: dict[str, tuple | None] = {}
+    for name in names:
+        these = dims.get(name, ())
+        these = (these,) if isinstance(these, str) else tuple(these)
+        try:
+            out[name] = tuple(len(coords[d]) for d in these)
+        except (KeyError, TypeError):
+            out[name] = None
+    return out
+
+
+def _fast_ok(block: Any, shapes: dict[str, tuple | None]) -> bool:
+    """Whether a block's packing alone proves every result fits."""
+    if block.kind == "empty":
+        return True
+    wanted = list(shapes.values())
+    if len(wanted) == 1 and block.kind in ("scalar", "array"):
+        column = block.columns[0]
+        return column.dtype.kind != "O" and (
+            wanted[0] is None or column.shape[1:] == wanted[0]
+        )
+    if len(wanted) > 1 and block.kind == "tuple" and len(block.columns) == len(wanted):
+        return all(
+            c.dtype.kind != "O" and (s is None or c.shape[1:] == s)
+            for c, s in zip(block.columns, wanted, strict=True)
+        )
+    return False
+
+
+def _problem(value: Any, shapes: dict[str, tuple | None]) -> str | None:
+    """Why ``value`` cannot be labelled as ``shapes`` says (None: it can)."""
+    names = list(shapes)
+    if len(names) == 1:
+        outputs = [value]
+    elif isinstance(value, dict):
+        if set(value) != set(names):
+            return (
+                f"it returned a dict with keys {sorted(value)}, but var_names is "
+                f"{names}"
+            )
+        outputs = [value[n] for n in names]
+    elif isinstance(value, tuple) and len(value) == len(names):
+        outputs = list(value)
+    else:
+        what = f"{len(value)} values" if isinstance(value, tuple) else "one value"
+        return (
+            f"it returned {what} ({type(value).__name__}), but var_names has "
+            f"{len(names)} outputs {names}: return a tuple of {len(names)} values "
+            "(or a dict with those keys)"
+        )
+    for name, output in zip(names, outputs, strict=True):
+        try:
+            array = np.asarray(output)
+        except (ValueError, TypeError):
+            array = np.empty(0, dtype=object)
+        want = shapes[name]
+        if array.dtype.kind == "O":
+            return (
+                f"output {name!r} is {type(output).__name__} {output!r:.60}, which "
+                "a dataset cannot store as numbers or strings (a ragged or mixed "
+                "array, or an object)"
+            )
+        if want is not None and array.shape != want:
+            how = "a scalar" if not want else f"shape {want} (from var_dims)"
+            return f"output {name!r} has shape {array.shape}, but {how} is expected" + (
+                "; give var_dims and var_coords for array outputs" if not want else ""
+            )
+    return None
+
+
+def _unstorable(value: Any) -> str | None:
+    try:
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        try:
+            import cloudpickle
+
+            cloudpickle.dumps(value)
+        except Exception as e:
+            return f"its result {value!r:.60} cannot be saved ({type(e).__name__}: {e})"
+    return None
+
+
+def check_blocks(blocks: list, combos: Any, shapes: dict | None) -> list:
+    """``blocks`` with every combo whose result cannot be labelled (``shapes``,
+    see :func:`expected_shapes`) or stored turned into a recorded failure."""
+    out = []
+    for block in blocks:
+        if block.kind == "empty":
+            out.append(block)
+            continue
+        labelled_ok = shapes is None or _fast_ok(block, shapes)
+        objects = any(np.asarray(c).dtype.kind == "O" for c in block.columns)
+        if labelled_ok and not objects:
+            out.append(block)
+            continue
+        if labelled_ok and objects and _unstorable(block.columns) is None:
+            out.append(block)
+            continue
+        out.append(_rebuild(block, combos, shapes))
+    return out
+
+
+def _rebuild(block: Any, combos: Any, shapes: dict | None) -> Any:
+    """The block again, combo by combo, failing the combos that do not fit."""
+    from ..engine.block import FAILED, build_block
+    from ..engine.failures import make_failure
+
+    results = block.values
+    failed = set(block.failed)
+    failures = list(block.failures)
+    now = time.time()
+    for offset, value in enumerate(results):
+        if offset in failed:
+            results[offset] = FAILED
+            continue
+        problem = _problem(value, shapes) if shapes is not None else None
+        problem = problem or _unstorable(value)
+        if problem is None:
+            continue
+        index = block.start + offset
+        combo = combos.combo(index)
+        error = OutputMismatchError(
+            f"the result of combo {combo} cannot be labelled or stored: {problem}."
+        )
+        failures.append(make_failure(index, combo, error, now, now))
+        results[offset] = FAILED
+        failed.add(offset)
+    return build_block(results, block.start, sorted(failed), failures, block.duration)
