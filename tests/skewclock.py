@@ -20,6 +20,12 @@ SOURCE = Path(__file__).with_name("skewclock.c")
 def build(directory: Path) -> Path:
     """Compile the shim into ``directory``; skip if no C compiler."""
     cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None and os.environ.get("CI", "").lower() == "true" and os.geteuid() == 0:
+        script = Path(__file__).resolve().parents[1] / "scripts/ci/apt_install.sh"
+        subprocess.run(
+            ["bash", str(script), "gcc", "libc6-dev"], check=True, capture_output=True
+        )
+        cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler to build the clock-skew shim (apt install gcc)")
     lib = directory / "skewclock.so"

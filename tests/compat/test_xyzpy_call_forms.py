@@ -128,3 +128,11 @@ def test_rows_and_labels_of_results_computed_elsewhere():
     pd.testing.assert_series_equal(df["x"], pd.Series([1, 2], name="x"))
     ds = xyz.results_to_ds([1, 2, 3], [("a", [1, 2, 3])], ["s"], {"s": ()}, {})
     assert ds["s"].dtype.kind == "i" and ds["s"].sel(a=2) == 2
+
+
+def test_crop_growing_takes_xyzpy_settings(tmp_path):
+    crop = xyz.Crop(fn=add3, name="g", parent_dir=tmp_path)
+    crop.sow_combos({"a": [1, 2, 3], "b": [0]}, constants={"c": 0})
+    crop.grow(1, verbosity=2)
+    crop.grow_missing(parallel=2, verbosity=1)
+    assert crop.reap() == ((1,), (2,), (3,))

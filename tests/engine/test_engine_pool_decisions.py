@@ -67,3 +67,13 @@ def test_cold_pool_is_started_only_for_long_sweeps_and_a_warm_one_is_used():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_an_oversubscribed_machine_needs_longer_sweeps_to_start_a_pool(monkeypatch):
+    from xsweep.engine import driver, parallel
+
+    cores = parallel.default_num_workers()
+    monkeypatch.setattr(driver.os, "getloadavg", lambda: (0.5 * cores, 0, 0))
+    assert driver.cold_pool_below() == driver.COLD_POOL_BELOW
+    monkeypatch.setattr(driver.os, "getloadavg", lambda: (4.0 * cores, 0, 0))
+    assert driver.cold_pool_below() == 4 * driver.COLD_POOL_BELOW

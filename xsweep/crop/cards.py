@@ -189,7 +189,7 @@ def surely_held(path: str | os.PathLike, since: float) -> bool:
     this process (SIGSTOP, a suspended machine) or a stalled file system
     breaks that chain, and the claim must be read.
     """
-    card = _cards.get((os.path.dirname(os.fspath(path)), os.getpid()))
+    card = _cards.get((os.fspath(path).rpartition("/")[0], os.getpid()))
     if card is None or since < card.steady_since:
         return False
     return now() - max(since, card.last_beat) < 1.5 * card.interval

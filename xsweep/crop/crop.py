@@ -202,6 +202,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         affinities: Sequence[int] | None = None,
         gpus: Sequence[int] | None = None,
         deadline: float | datetime.datetime | None = None,
+        verbosity: int = 0,
     ) -> GrowReport:
         """Grow batches here (by default: claim and grow all missing).
 
@@ -234,7 +235,8 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         {options}
 
         For this one process, ``affinities`` are all its CPUs and ``gpus`` all
-        its devices.
+        its devices. ``verbosity`` (xyzpy's) is accepted; what grew is in
+        the returned report.
         """
         from .deadline import DeadlineReached, resolve
 
@@ -292,12 +294,22 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
             As for :meth:`grow`: deadline (one end for every worker),
             supervise, subprocess, combo_time_limit, max_deaths; with workers
             also num_threads, affinities, gpus and gpus_per_task, split
-            between them:
+            between them. xyzpy's ``parallel=True`` (a worker per core; an
+            int: that many) and ``verbosity`` are accepted.
 
         {options}
         """
         from .workers import grow_missing
 
+        parallel = options.pop("parallel", False)  # xyzpy: a worker per core
+        options.pop("verbosity", None)  # xyzpy's; what grew is in the report
+        if parallel and num_workers is None and executor is None:
+            cores = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else os.cpu_count()
+            )
+            num_workers = cores if parallel is True else int(parallel)
         return grow_missing(
             self, num_workers, executor, num_tasks, resources=resources, **options
         )
@@ -414,6 +426,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         """Delete the crop directory and everything in it."""
         shutil.rmtree(self._layout.location, ignore_errors=True)
         self._sow, self._sow_stamp = None, None
+        self.batchsize, self.num_batches = None, None  # as sown: nothing now
 
     # ------------------------------------------------------------- display
     def __repr__(self) -> str:

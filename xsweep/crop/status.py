@@ -46,7 +46,11 @@ class CropStatus:
     first_start, last_finish : float or None
         Epoch seconds of the first batch started and the last one finished.
     stale_claims : int
-        Claims whose holder is dead or silent (their batches count as pending).
+        Claims whose holder is provably dead: a process of this machine and
+        pid namespace that is gone (their batches count as pending). A status
+        is one look, and a silent holder elsewhere is told only by watching
+        its heartbeat for the timeout: its batch counts as claimed until a
+        grower takes it over.
     sown : bool
         Whether the crop has been sown.
     reaped : bool

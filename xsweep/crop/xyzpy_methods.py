@@ -129,6 +129,28 @@ class XyzpyMethods:
         finally:
             self._farmer = saved
 
+    # ----------------------------------------- counts under xyzpy's names
+    def calc_progress(self) -> None:
+        """xyzpy refreshes its cached counts here; xsweep's
+        ``num_sown_batches`` / ``num_results`` are read fresh every time."""
+
+    _num_sown_batches = property(lambda self: self.num_sown_batches)
+    _num_results = property(lambda self: self.num_results)
+
+    @property
+    def _batch_remainder(self) -> int | None:
+        """Combos in the last, short batch (None when not sown)."""
+        sow = self._read_sow(missing_ok=True)  # type: ignore[attr-defined]
+        return None if sow is None else int(sow.combos.size % sow.batchsize)
+
+    @property
+    def _all_nan_result(self) -> Any:
+        """:attr:`all_nan_result`, or None while it is not known."""
+        try:
+            return self.all_nan_result
+        except (CropError, FileFormatError):
+            return None
+
     # ------------------------------------------------------------- checks
     def check_bad(self, delete_bad: bool = True) -> tuple[int, ...]:
         """Batch ids whose result file cannot be read (deleted if

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,8 +37,22 @@ IN_PROCESS_BELOW = 0.1
 #: idle past their timeout): starting them costs this process tens of
 #: milliseconds (importing loky, spawning) and, on a machine with few cores,
 #: a share of the CPU while they start (each imports python, numpy and
-#: cloudpickle); only longer sweeps win it back.
+#: cloudpickle); only longer sweeps win it back. Scaled up by the machine's
+#: load per core when that is over 1 (see :func:`cold_pool_below`).
 COLD_POOL_BELOW = 0.5
+
+
+def cold_pool_below() -> float:
+    """:data:`COLD_POOL_BELOW`, times the 1-minute load average per usable
+    core when the machine is oversubscribed: there a new process gets only a
+    share of a core, and starting workers takes seconds, not 0.3 s."""
+    try:
+        load = os.getloadavg()[0] / default_num_workers()
+    except (AttributeError, OSError):  # pragma: no cover - no load average
+        load = 1.0
+    return COLD_POOL_BELOW * max(1.0, load)
+
+
 #: How long to run combos in this process to estimate their cost.
 PROBE_SECONDS = 0.01
 
@@ -99,8 +114,9 @@ def run(
     in_process_below : float, optional
         With workers, combos are first run here for ~10 ms to estimate their
         cost; if the rest is estimated to take less than this many seconds
-        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`
-        when the local pool must be started first), it finishes here instead
+        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`,
+        more on an oversubscribed machine, when the local pool must be
+        started first), it finishes here instead
         of paying for dispatch; and while a cold local pool starts, this
         process runs combos too. ``0`` skips both: every combo is sent to
         the workers.
@@ -142,7 +158,7 @@ def run(
             if threshold > 0:
                 sweep.here(combos.size, budget=PROBE_SECONDS)
                 if executor is None and not local_pool_is_warm(workers, num_threads):
-                    threshold = max(threshold, COLD_POOL_BELOW)
+                    threshold = max(threshold, cold_pool_below())
             if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:

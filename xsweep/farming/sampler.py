@@ -10,22 +10,21 @@ once per sowing (see :meth:`Sampler.merge_reaped`).
 from __future__ import annotations
 
 import inspect
-import json
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import frames, labelling, provenance_record
+from .. import frames, labelling
 from ..atomic import atomic_open
 from ..crop.sow import Samples
 from ..errors import FileFormatError, InvalidCombosError
-from ..netcdf import FAILURES_ATTR, _merge_lock
+from ..netcdf import _merge_lock
 from .cropping import CropMaker
 from .files import delete_file
 from .functions import _engine_run
+from .sampler_rows import _append, _merge_sowing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,11 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["Sampler"]
 
 ENGINES = ("pickle", "csv")
-
-#: ``full_df.attrs`` key: the rows each crop sowing merged, JSON ``{id: [start, stop]}``
-CROP_ROWS_ATTR = "xsweep_crop_rows"
-#: the key tagging a failure record with the crop sowing it came from
-SOWING_KEY = "crop_sowing"
 
 
 def _draw(name: str, spec: Any, n: int, rng: np.random.Generator) -> list:
@@ -284,96 +278,6 @@ class Sampler(CropMaker):
 
     def __repr__(self) -> str:
         return f"<xsweep.Sampler>\n{self.runner!r}\n  file: {self.data_name}"
-
-
-def _append(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """``old`` then ``new`` rows, renumbered, with the attributes of both."""
-    import pandas as pd
-
-    if old is None:
-        return new.reset_index(drop=True)
-    # pandas keeps attrs through concat only when they are equal: merge by hand
-    full = pd.concat([old, new]).reset_index(drop=True)
-    full.attrs = _merged_attrs(old, new)
-    shifted = {k: [a + len(old), b + len(old)] for k, (a, b) in _spans(new).items()}
-    _set_attrs(full, _records(old) + _records(new), {**_spans(old), **shifted})
-    return full
-
-
-def _merge_sowing(
-    old: pd.DataFrame | None, new: pd.DataFrame, source: str, inputs: list[str]
-) -> pd.DataFrame:
-    """``old`` with the rows of crop sowing ``source`` replaced by ``new``.
-
-    Appended when ``old`` has no rows from that sowing, or when they no longer
-    hold the same cases (the frame was changed since: warned).
-    """
-    import pandas as pd
-
-    spans = _spans(old)
-    span = spans.get(source)
-    if span is not None and not _holds(old, new, span, inputs):
-        warnings.warn(
-            f"the rows that crop sowing {source} added to the Sampler's frame "
-            f"(rows {span[0]} to {span[1] - 1}) were changed since; its reaped rows "
-            "are appended again, not replaced.",
-            stacklevel=4,
-        )
-        span = None
-    if span is None:
-        full = _append(old, new)
-        start = 0 if old is None else len(old)
-        span, kept = [start, start + len(new)], _records(old)
-    else:
-        a, b = span
-        full = pd.concat([old.iloc[:a], new, old.iloc[b:]]).reset_index(drop=True)
-        full.attrs = _merged_attrs(old, new)
-        kept = [r for r in _records(old) if r.get(SOWING_KEY) != source]
-    tagged = [{**r, SOWING_KEY: source} for r in _records(new)]
-    _set_attrs(full, kept + tagged, {**spans, source: span})
-    return full
-
-
-def _holds(old: Any, new: pd.DataFrame, span: list[int], inputs: list[str]) -> bool:
-    """Whether rows ``span`` of ``old`` hold the cases of ``new``, in order."""
-    a, b = span
-    if b - a != len(new) or b > len(old):
-        return False
-    try:
-        part = old.iloc[a:b]
-        return all(part[c].tolist() == new[c].tolist() for c in inputs)
-    except (KeyError, ValueError, TypeError):  # a column gone, or arrays
-        return False
-
-
-def _merged_attrs(old: pd.DataFrame, new: pd.DataFrame) -> dict:
-    """The attrs of both; their provenance records kept as runs of one."""
-    attrs = {**old.attrs, **new.attrs}
-    record = provenance_record.merged(
-        provenance_record.provenance(old), provenance_record.provenance(new)
-    )
-    if record:
-        attrs[provenance_record.PROVENANCE_KEY] = record
-    return attrs
-
-
-def _spans(df: pd.DataFrame | None) -> dict[str, list[int]]:
-    text = None if df is None else df.attrs.get(CROP_ROWS_ATTR)
-    return json.loads(text) if text else {}
-
-
-def _records(df: pd.DataFrame | None) -> list:
-    text = None if df is None else df.attrs.get(FAILURES_ATTR)
-    return json.loads(text) if text else []
-
-
-def _set_attrs(df: pd.DataFrame, failures: list, spans: dict) -> None:
-    """Set (or drop) the failure records and crop row spans of ``df``."""
-    for key, value in ((FAILURES_ATTR, failures), (CROP_ROWS_ATTR, spans)):
-        if value:
-            df.attrs[key] = json.dumps(value)
-        else:
-            df.attrs.pop(key, None)
 
 
 def _read(path: Any, engine: str = "pickle") -> pd.DataFrame:
