@@ -89,15 +89,16 @@ class Deadline:
         """Seconds kept free before the deadline."""
         return MARGIN_SECONDS + MARGIN_FRACTION * self.longest
 
-    def allows_another(self, now: float | None = None) -> bool:
-        """Whether a batch may be claimed now (False: stop, ``reason`` says why)."""
+    def allows_another(self, now: float | None = None, queued: int = 0) -> bool:
+        """Whether a batch may be claimed now, ``queued`` batches being claimed
+        already and not computed yet (False: stop, ``reason`` says why)."""
         if _stop_requested.is_set():
             self.reason = "the scheduler's warning signal arrived"
             return False
         if self.end is None:
             return True
         now = time.time() if now is None else now
-        if now + self.longest + self.margin() <= self.end:
+        if now + self.longest * (queued + 1) + self.margin() <= self.end:
             return True
         left = self.end - now
         self.reason = (
