@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import WorkerError
 from .placement import Placement
+from .provenance import resource_usage
 
 _HEADER = struct.Struct("!Q")
 #: signals the child ignores (a no-op handler: reset to default for programs
@@ -97,10 +98,13 @@ def run_child(
             if batches is EOF:
                 break
             for runs in batches:  # one answer per batch, as soon as it is done
+                before = resource_usage()
                 try:
                     reply: tuple = ("ok", [run(start, stop) for start, stop in runs])
                 except BaseException as exc:
                     reply = ("error", _portable(exc))
+                after = resource_usage()  # what it cost: cpu seconds, peak memory
+                reply += ((after[0] - before[0], after[1]),)
                 try:
                     data = dumps(reply)
                 except Exception as exc:

@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropReapedError, FileSystemError
 from . import claims, records
@@ -31,6 +31,9 @@ from .store import ResultStore
 __all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
 from .grow_compute import ComputeMixin
 from .supervised import Supervision, Supervisor
+
+if TYPE_CHECKING:
+    from .deadline import Deadline
 
 #: results of fast batches are written together, at most this many per file
 GROUP_MAX_BATCHES = 32
@@ -79,6 +82,22 @@ class _Flusher:
             self._thread.join()
 
 
+_working: dict[tuple[str, int], int] = {}
+_working_lock = threading.Lock()
+
+
+def _at_work(layout: CropLayout, step: int) -> None:
+    """Count this process's grow loops on a crop; the last one to stop removes
+    the process's holder card, so that ``xsweep status`` lists live growers
+    only while they grow (a notebook that grew once is not one)."""
+    key = (str(layout.claims_dir), os.getpid())
+    with _working_lock:
+        n = _working[key] = _working.get(key, 0) + step
+        if n <= 0:
+            del _working[key]
+            claims.card_for(key[0]).remove()
+
+
 class Grower(ComputeMixin):
     """Grows batches of one sown crop in this process.
 
@@ -112,6 +131,8 @@ class Grower(ComputeMixin):
         self.store = ResultStore(layout)
         self.heartbeat = claims.heartbeat_for(heartbeat_timeout)
         self._run: Callable | None = None
+        #: when to stop claiming (see :mod:`xsweep.crop.deadline`), or None
+        self.deadline: Deadline | None = None
         #: run the function in a supervised child process (None: here)
         self.supervision = supervision
         self._supervisor: Supervisor | None = None
@@ -156,6 +177,7 @@ class Grower(ComputeMixin):
                     self._commit(pending, report)
 
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
+        _at_work(self.layout, +1)
         claimed: list[_Pending] = []  # claimed ahead, to compute together
 
         def compute_claimed() -> None:
@@ -174,6 +196,11 @@ class Grower(ComputeMixin):
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
                     break
+                if self.deadline is not None and not self.deadline.allows_another(
+                    queued=len(claimed)
+                ):
+                    report.stopped = self.deadline.reason
+                    break
                 entry = self._claim(bid, report, precheck)
                 if entry is not None:
                     claimed.append(entry)
@@ -184,7 +211,7 @@ class Grower(ComputeMixin):
             with lock:
                 self._commit(pending, report)
             flusher.stop()
-            if wait and len(report.held) > held_before:
+            if wait and not report.stopped and len(report.held) > held_before:
                 self._take_over(report, held_before)
         except BaseException:
             with lock, contextlib.suppress(Exception):
@@ -195,6 +222,7 @@ class Grower(ComputeMixin):
             with lock, contextlib.suppress(Exception):  # never hide the error
                 self._release(pending)
                 self._release(claimed)
+            _at_work(self.layout, -1)
 
     def _claim(
         self, batch_id: int, report: GrowReport, precheck: bool
@@ -347,6 +375,18 @@ class Grower(ComputeMixin):
         finally:
             self.close()
         return report
+
+    def measure_crop(self, sample: int = 20) -> None:
+        """Tell the deadline how long this crop's batches take: the durations
+        recorded by up to ``sample`` results already in the crop."""
+        if self.deadline is None or self.deadline.end is None:
+            return
+        present, _ = self.store.snapshot()
+        keys = sorted(present)
+        for key in keys[:: max(1, len(keys) // sample)][:sample]:
+            with contextlib.suppress(Exception):
+                for prov in self.store.read(*key)["provenance"][:1]:
+                    self.deadline.record(prov["end"] - prov["start"])
 
     def pull(self, report: GrowReport | None = None, wait: bool = True) -> GrowReport:
         """Claim and grow missing batches until none is left to claim.

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .provenance import this_process
+from .provenance import resource_usage, this_process
 from .result_checks import check_blocks
 from .supervised import Stopped, Supervision, Supervisor
 
@@ -73,10 +73,14 @@ class ComputeMixin:
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         start = prov.pop("time")
+        usages: list[tuple[float, int | None]] = []
         if self.supervision is None:
             done = []
             for _, runs in batches:
+                before = resource_usage()
                 done.append(([self._run(a, b) for a, b in runs], [], time.time()))
+                after = resource_usage()
+                usages.append((after[0] - before[0], after[1]))
         else:
             if self._supervisor is None:
                 self._supervisor = Supervisor(
@@ -84,9 +88,17 @@ class ComputeMixin:
                 )
             asked = [(list(runs), f"batch {bid}") for bid, runs in batches]
             done = self._supervisor.compute_many(asked)
+            usages = self._supervisor.usages
         records = []
-        for (batch_id, _), (blocks, deaths, end) in zip(batches, done, strict=True):
+        for k, ((batch_id, _), (blocks, deaths, end)) in enumerate(
+            zip(batches, done, strict=True)
+        ):
             p = {**prov, "start": start, "end": end}
+            # CPU time and peak memory (max RSS) of the process that computed it
+            p["cpu_time"], p["max_rss"] = usages[k] if k < len(usages) else (None, None)
+            deadline = getattr(self, "deadline", None)
+            if deadline is not None:
+                deadline.record(end - start)
             if deaths:
                 p["process_deaths"] = [d.describe() for d in deaths]
             records.append(

@@ -149,6 +149,9 @@ class Supervisor:
         self._what = "a batch"
         #: deaths seen in the last batch (``Death`` records), for provenance
         self.deaths: list[Death] = []
+        #: (cpu seconds, peak bytes) of each batch of the last compute_many
+        self.usages: list[tuple[float, int | None]] = []
+        self._acc_cpu, self._acc_peak = 0.0, 0
 
     # ------------------------------------------------------------- children
     def _spawn(self) -> None:
@@ -229,7 +232,10 @@ class Supervisor:
             reply = EOF
         if reply is EOF:
             return self._buried(t0, None)
-        kind, value = reply
+        kind, value = reply[:2]
+        if len(reply) > 2:  # what the child used for it: (cpu seconds, peak)
+            self._acc_cpu += reply[2][0]
+            self._acc_peak = max(self._acc_peak, reply[2][1] or 0)
         if kind == "unpicklable":
             raise NotPicklableError(
                 f"cannot save the result of {self._what} ({value}); every combo "
@@ -244,6 +250,7 @@ class Supervisor:
         pid, self.pid = self.pid, None
         self._close_pipes()
         status, rss = _reap(pid, grace=1.0)
+        self._acc_peak = max(self._acc_peak, (rss or 0) * 1024)  # KiB
         if self._stopping:
             raise Stopped()
         return Death(pid, status, rss, time.monotonic() - t0, limit)
@@ -267,7 +274,9 @@ class Supervisor:
         The child answers batch after batch, so a death is the first
         unanswered batch's; the batches after it go to a new child.
         """
-        out: list[tuple[list[Block], list[Death], float]] = []
+        out = _Answers(self)
+        self.usages = []
+        self._acc_cpu, self._acc_peak = 0.0, 0
         todo = [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
         try:
             while todo:
@@ -309,7 +318,13 @@ class Supervisor:
                 self._close_pipes()
                 _reap(pid, grace=1.0)
             raise
-        return out
+        return list(out)
+
+    def _take_usage(self) -> tuple[float, int | None]:
+        """What the child(ren) used since the last batch answered; reset."""
+        usage = (self._acc_cpu, self._acc_peak or None)
+        self._acc_cpu, self._acc_peak = 0.0, 0
+        return usage
 
     def _one_by_one(
         self, runs: list[tuple[int, int]], deaths: list[Death]
@@ -396,3 +411,16 @@ def _reap(pid: int, grace: float) -> tuple[int, int]:
             return status, int(usage.ru_maxrss)
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
+
+
+class _Answers(list):
+    """The batches answered by :meth:`Supervisor.compute_many`, each noting
+    what it cost in ``usages`` (CPU time and peak memory of the child)."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        super().__init__()
+        self._supervisor = supervisor
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._supervisor.usages.append(self._supervisor._take_usage())
