@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
+
+# A shell starts background jobs (``./scripts/test &``, some CI runners) with
+# SIGINT ignored, and an ignored signal stays ignored across exec: every
+# process a test starts would then shrug off Ctrl-C, and the tests that send
+# SIGINT to a real grower would see it run to its end. Give this process the
+# dispositions a terminal gives; handled signals reset to default at exec.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @pytest.fixture

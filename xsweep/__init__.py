@@ -40,6 +40,9 @@ _EXPORTS: dict[str, str] = {
     "grow": "xsweep.crop.crop",
     "load_crops": "xsweep.crop.crop",
     "parse_crop_details": "xsweep.crop.crop",
+    # engines (Ray is imported only when one is made)
+    "RayExecutor": "xsweep.engine.ray_executor",
+    "RayGPUExecutor": "xsweep.engine.ray_executor",
     # looking at results
     "plot": "xsweep.plot",
     "provenance": "xsweep.provenance_record",

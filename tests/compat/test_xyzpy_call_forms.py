@@ -136,3 +136,23 @@ def test_crop_growing_takes_xyzpy_settings(tmp_path):
     crop.grow(1, verbosity=2)
     crop.grow_missing(parallel=2, verbosity=1)
     assert crop.reap() == ((1,), (2,), (3,))
+
+
+def test_to_df_gives_rows():
+    df = xyz.combo_runner_to_ds(add3, {"a": [1, 2]}, "s", constants={"b": 0, "c": 0},
+                                to_df=True)  # fmt: skip
+    assert df["s"].tolist() == [1, 2]
+    df = xyz.case_runner_to_ds(add3, ["a", "b", "c"], [(1, 1, 1)], "s", to_df=True)
+    assert df.columns.tolist() == ["a", "b", "c", "s"]
+
+
+def test_dataset_results_with_a_failed_combo_are_nan_there():
+    import xarray as xr
+
+    def f(a):
+        if a == 2:
+            raise ValueError("no")
+        return xr.Dataset({"s": a * 1.0})
+
+    ds = xyz.combo_runner_to_ds(f, {"a": [1, 2, 3]}, var_names=None, on_error="record")
+    assert np.isnan(ds["s"].sel(a=2)) and ds["s"].sel(a=3) == 3.0

@@ -186,3 +186,16 @@ def test_retry_failed_with_a_fix_keeps_other_results_and_names_both_codes(tmp_pa
         done.sow_combos({"x": [1], "y": [5]})
         done.grow()
         done.retry_failed(fn=by_value(FIXED, "logged"))
+
+
+def test_equal_values_of_another_type_are_other_combos(tmp_path):
+    source = "def half(x):\n    return x / 2 if isinstance(x, float) else x // 2\n"
+    crop = xsweep.Crop(fn=by_value(source, "half"), name="types", parent_dir=tmp_path)
+    crop.sow_combos({"x": [1, 2, 3]}, verbosity=0)
+    crop.grow()
+    again = crop.sow_combos({"x": [1, 2, 3]}, verbosity=0)
+    assert (again.kept, again.to_compute) == (3, 0)
+    floats = crop.sow_combos({"x": [1.0, 2.0, 3.0]}, verbosity=0)  # 1 == 1.0
+    assert (floats.kept, floats.to_compute, floats.dropped) == (0, 3, 3)
+    crop.grow()
+    assert list(crop.reap()) == [0.5, 1.0, 1.5]

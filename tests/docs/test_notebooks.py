@@ -76,4 +76,4 @@ def check_crop_displays(cells) -> None:
     assert any(widget in d for d in outputs_of(reap)), "no progress widget"
     failing = next(c for c in cells if "fragile.grow()" in c.source)
     (html,) = [d["text/html"] for d in outputs_of(failing) if "text/html" in d]
-    assert "1 failed combo" in html and "ZeroDivisionError" in html
+    assert "1 combo failed, in 1 batch" in html and "ZeroDivisionError" in html

@@ -107,7 +107,8 @@ def test_text_lists_latest_failures_with_combo_and_message():
         for b in range(1, 9)
     ]
     text = render_text(FakeStatus(failures=failures))
-    assert "3 combos failed (rerun them with: xsweep retry /tmp/.xsweep-sweep)" in text
+    rerun = "(rerun them with: xsweep retry /tmp/.xsweep-sweep)"
+    assert f"3 combos failed, in 2 batches {rerun}" in text
     assert "batch 8, a=8, b='x': ValueError: bad 8" in text
     assert "batch 3," not in text  # only the five latest
     assert "second line" not in text
@@ -170,7 +171,8 @@ def test_html_is_well_formed_and_escapes_messages():
     checker.feed(out)
     assert checker.stack == []
     text = " ".join(checker.text)
-    for word in ("pending", "claimed", "done", "failed", "3 failed combos"):
+    failed = "3 combos failed, in 2 batches"
+    for word in ("pending", "claimed", "done", "failed", failed):
         assert word in text
     assert "RuntimeError: <script>x</script>" in text
     assert "width:50.000%" in out  # the done segment

@@ -35,8 +35,9 @@ def by_value(source: str, name: str) -> Any:
     return namespace[name]
 
 
-def test_sshfs_killed_under_a_grower_exits_4_and_leaves_nothing_half_written(
-    server, hosts, tmp_path
+@pytest.mark.parametrize("loss", ["sshfs killed", "lazy unmount"])
+def test_the_file_system_lost_under_a_grower_exits_4_leaving_nothing_half_written(
+    server, hosts, tmp_path, loss
 ):
     gate = tmp_path / "gate"
     gate.touch()
@@ -53,14 +54,21 @@ def test_sshfs_killed_under_a_grower_exits_4_and_leaves_nothing_half_written(
     while not Path(f"{gate}.entered").exists():
         assert time.monotonic() < deadline and grower.proc.poll() is None
         time.sleep(0.02)
-    sshfs = [p for p in host.processes() if _comm(p) == "sshfs"]
-    assert sshfs, "no sshfs process on the host"
-    for pid in sshfs:
-        os.kill(pid, signal.SIGKILL)  # the network file system is gone
+    if loss == "sshfs killed":
+        sshfs = [p for p in host.processes() if _comm(p) == "sshfs"]
+        assert sshfs, "no sshfs process on the host"
+        for pid in sshfs:
+            os.kill(pid, signal.SIGKILL)  # the network file system is gone
+    else:  # the mount vanishes from under the grower
+        done = host.run(["umount", "-l", str(host.mount)])
+        assert done.returncode == 0, done.stderr
     gate.unlink()
     code, _, err = grower.finish(timeout=60)
     assert code == 4, err
-    assert "not connected" in err.lower() or "file system" in err, err
+    if loss == "sshfs killed":
+        assert "not connected" in err.lower(), err
+    else:
+        assert "unmounted" in err, err
     assert "Sow" not in err and "Traceback" not in err
     results = Path(crop.location) / "results"
     assert [p.name for p in results.iterdir() if not p.name.startswith(".")] == []

@@ -26,7 +26,7 @@ def test_slurm_array_grows_crop_and_reap_equals_in_memory(slurm, tmp_path):
         (prov,) = provenance(crop, batch)
         assert prov["scheduler"]["SLURM_ARRAY_JOB_ID"] == job_id
         assert prov["scheduler"]["SLURM_ARRAY_TASK_ID"] == str(batch)
-    logs = sorted((tmp_path / ".xyz-sweep" / "cluster").glob("*.out"))
+    logs = sorted((tmp_path / ".xyz-sweep" / "logs").glob("*.out"))
     assert len(logs) == 6 and "grew batch(es) 1," in logs[0].read_text()
     ds = crop.reap()
     elapsed = time.monotonic() - t0

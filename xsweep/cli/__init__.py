@@ -101,6 +101,7 @@ exit codes:
   3  nothing to do: crop not sown or already reaped, nothing to retry
   4  the file system failed (crop directory vanished, network file system gone,
      disk full); nothing half-written: run again once it is back
+  75  grow stopped early with batches left (deadline, SIGUSR2): grow again
   130  interrupted (Ctrl-C); a batch being grown is released
   143  terminated (SIGTERM, e.g. a time limit); likewise
 """

@@ -8,6 +8,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..crop.deadline import EXIT_STOPPED as _EXIT_STOPPED
+
 #: Success.
 EXIT_OK = 0
 #: The command ran but some combos failed.
@@ -22,6 +24,10 @@ EXIT_NOTHING = 3
 #: ESTALE, EIO), the disk or quota is full. Nothing was half-written: run the
 #: command again once the file system is back.
 EXIT_SYSTEM = 4
+#: ``grow`` stopped early with batches left (its deadline, or SIGUSR2: the
+#: scheduler's warning signal); grow again (a job script requeues itself).
+#: The value is ``EX_TEMPFAIL`` of ``sysexits.h``; defined with the deadline.
+EXIT_STOPPED = _EXIT_STOPPED
 #: Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
 EXIT_INTERRUPTED = 130
 #: Terminated by SIGTERM (a time limit, ``scancel``, ``qdel``), 128 + 15.

@@ -27,11 +27,15 @@ from ._common import (
     positive_float,
 )
 
-HELP = "remove stale temporaries and dead claims (--all --yes: the whole crop)"
+HELP = (
+    "remove stale temporaries, dead claims and scheduler logs (--all --yes: "
+    "the whole crop)"
+)
 DESCRIPTION = (
     "Remove temporary files and claims left behind by killed growers (never a "
-    "live grower's, nor a result). With --all --yes, delete the whole crop "
-    "directory, results included."
+    "live grower's, nor a result), and the job-array tasks' scheduler logs "
+    "(logs/) once no grower is at work. With --all --yes, delete the whole "
+    "crop directory, results included."
 )
 
 #: seconds after which a claim set aside while being broken is debris
@@ -75,6 +79,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     removed = remove_debris(crop)
     print(f"removed {len(removed)} stale file(s) from {crop.location}")
+    logs = crop.layout.list_logs()
+    if logs:
+        from ..crop.logs import remove_logs
+        from ..crop.status import live_growers
+
+        if live_growers(crop.layout, crop.heartbeat_timeout):
+            print(f"kept {len(logs)} scheduler log(s): growers are at work")
+        else:
+            print(f"removed {len(remove_logs(crop.layout))} scheduler log(s)")
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_STOPPED,
     CliError,
     add_crop_arguments,
     open_crop,
@@ -32,9 +33,11 @@ DESCRIPTION = (
     "grower, is skipped. Exit code 0 also when there was nothing left to grow "
     "(a job-array task that finds the crop done has done its job), 1 when some "
     "combos failed, 4 when the file system failed (the crop directory vanished, "
-    "a networked file system went away), 130 when interrupted by Ctrl-C, 143 by "
-    "SIGTERM (a time limit, scancel, qdel): the batches being grown are released "
-    "at once."
+    "a networked file system went away), 75 when it stopped early with batches "
+    "left (--deadline, the scheduler's end time, or SIGUSR2: the scheduler's "
+    "warning signal, after which the batch being grown is finished and no "
+    "other claimed), 130 when interrupted by Ctrl-C, 143 by SIGTERM (a time "
+    "limit, scancel, qdel): the batches being grown are released at once."
 )
 
 
@@ -69,6 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="in pull mode, stop after growing N batches",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop within SECONDS: claim a batch only if the longest batch "
+        "measured so far fits before then with a margin (default: when the "
+        "scheduler's allocation ends, if known: SLURM_JOB_END_TIME or squeue, "
+        "Grid Engine h_rt, PBS_WALLTIME); exit 75 if batches are left",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors"
@@ -180,14 +192,17 @@ def run(args: argparse.Namespace) -> int:
     if args.num_workers and single:
         raise CliError("--num-workers goes with pull mode (no BATCH, no --max-batches)")
     workers = not single and (args.num_workers or args.affinities or args.gpus)
+    from ..crop.deadline import resolve, stop_on_warning
     from ..crop.sigterm import released_on_sigterm
 
     crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
     options = _options(args)
+    # one end for the whole command
+    options["deadline"] = None if args.deadline is None else resolve(args.deadline)
     if single:  # one process: all the CPUs and devices given are its own
         options.update(affinities=args.affinities, gpus=args.gpus)
     wait = not args.no_wait
-    with released_on_sigterm(), warnings.catch_warnings():
+    with released_on_sigterm(), stop_on_warning(), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # said below, once
         if workers:
             report = crop.grow_missing(
@@ -204,6 +219,15 @@ def run(args: argparse.Namespace) -> int:
         print(describe(report, crop.location))
     if report.discarded:
         print(f"xsweep: note: {discarded(report)}", file=sys.stderr)
+    return exit_code(report, crop, args.batches)
+
+
+def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
+    """75 when stopped early with batches left, else 1 if combos failed, else 0."""
+    if report.stopped:
+        missing = set(crop.missing_results())
+        if missing if not batches else missing & set(batches):
+            return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
@@ -216,7 +240,7 @@ def pull_at_most(crop: Any, limit: int, options: dict[str, Any] | None = None) -
     shift = random.randrange(len(todo)) if todo else 0
     report = GrowReport()
     for batch in todo[shift:] + todo[:shift]:
-        if len(report.grown) >= limit:
+        if len(report.grown) >= limit or report.stopped:
             break
         report.merge(crop.grow(batch, **(options or {})))
     return report
@@ -232,6 +256,8 @@ def describe(report: Any, location: str) -> str:
     if report.held:
         shown = ", ".join(map(str, report.held[:10]))
         parts.append(f"held by other growers: {shown}")
+    if report.stopped:
+        parts.append(f"stopped early: {report.stopped}")
     if report.discarded:
         parts.append(f"{len(report.discarded)} discarded (written first elsewhere)")
     return "; ".join(parts)

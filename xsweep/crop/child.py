@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import WorkerError
 from .placement import Placement
+from .provenance import resource_usage
 
 _HEADER = struct.Struct("!Q")
 #: signals the child ignores (a no-op handler: reset to default for programs
@@ -38,7 +39,12 @@ def dumps(obj: Any) -> bytes:
 
 
 def send(fd: int, obj: Any) -> None:
-    data = dumps(obj)
+    """Send ``obj`` (pickled) through the pipe ``fd``."""
+    send_bytes(fd, dumps(obj))
+
+
+def send_bytes(fd: int, data: bytes) -> None:
+    """Send an already pickled message."""
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
@@ -88,18 +94,22 @@ def run_child(
             recv(rfd)  # the request this answers
             raise
         while True:
-            runs = recv(rfd)
-            if runs is EOF:
+            batches = recv(rfd)
+            if batches is EOF:
                 break
-            try:
-                reply: tuple = ("ok", [run(start, stop) for start, stop in runs])
-            except BaseException as exc:
-                reply = ("error", _portable(exc))
-            try:
-                dumps(reply)
-            except Exception as exc:
-                reply = ("unpicklable", f"{type(exc).__name__}: {exc}")
-            send(wfd, reply)
+            for runs in batches:  # one answer per batch, as soon as it is done
+                before = resource_usage()
+                try:
+                    reply: tuple = ("ok", [run(start, stop) for start, stop in runs])
+                except BaseException as exc:
+                    reply = ("error", _portable(exc))
+                after = resource_usage()  # what it cost: cpu seconds, peak memory
+                reply += ((after[0] - before[0], after[1]),)
+                try:
+                    data = dumps(reply)
+                except Exception as exc:
+                    data = dumps(("unpicklable", f"{type(exc).__name__}: {exc}"))
+                send_bytes(wfd, data)
     except BaseException:
         code = SETUP_FAILED
     finally:

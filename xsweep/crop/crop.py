@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropError, FileFormatError
 from . import claims
@@ -27,6 +27,9 @@ from .sown_function import check_function, load_function
 from .store import ResultStore
 from .supervised import Supervision
 from .xyzpy_methods import XyzpyMethods, parse_crop_details
+
+if TYPE_CHECKING:
+    import datetime
 
 __all__ = ["Crop", "CropLayout", "grow", "load_crops", "parse_crop_details"]
 
@@ -198,6 +201,7 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         num_threads: int | None = None,
         affinities: Sequence[int] | None = None,
         gpus: Sequence[int] | None = None,
+        deadline: float | datetime.datetime | None = None,
         verbosity: int = 0,
     ) -> GrowReport:
         """Grow batches here (by default: claim and grow all missing).
@@ -213,6 +217,15 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
             job array task) is taken as its number.
         fn : callable, optional
             The function, if not saved with the crop (checked against it).
+        deadline : float or datetime, optional
+            Stop by then: seconds from now, or a time. A batch is claimed only
+            if the longest batch measured so far (here and in the crop's
+            results) fits before it with a margin (1 s + a quarter of that
+            duration); a batch still running at the deadline is interrupted
+            and released. Default: when the scheduler's allocation ends, if
+            it can be known (``SLURM_JOB_END_TIME``, else one ``squeue``
+            query; Grid Engine ``h_rt``; PBS ``PBS_WALLTIME``), else none.
+            ``report.stopped`` says why growing stopped early.
         wait : bool, optional
             Before returning, watch batches held by other growers whose
             heartbeat has not been seen to move, and take over those whose
@@ -225,6 +238,8 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         its devices. ``verbosity`` (xyzpy's) is accepted; what grew is in
         the returned report.
         """
+        from .deadline import DeadlineReached, resolve
+
         if isinstance(affinities, Sequence) and not isinstance(affinities, str):
             affinities = [tuple(affinities)] if affinities else None
         supervision = supervisions(
@@ -234,11 +249,23 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
             gpus_per_task=len(_as_list(gpus)) or 1,
         )[0]  # fmt: skip
         grower = self._grower(fn, supervision)
-        if batch_ids is None:
-            return grower.pull(wait=wait)
-        if isinstance(batch_ids, (int, str)):
-            batch_ids = [batch_ids]
-        return grower.grow([_batch_number(b) for b in batch_ids], wait=wait)
+        grower.deadline = resolve(deadline)
+        grower.measure_crop()
+        report = GrowReport()
+        try:
+            with grower.deadline.enforced():
+                if batch_ids is None:
+                    return grower.pull(report, wait=wait)
+                if isinstance(batch_ids, (int, str)):
+                    batch_ids = [batch_ids]
+                ids = [_batch_number(b) for b in batch_ids]
+                return grower.grow(ids, report, wait=wait)
+        except DeadlineReached:
+            report.stopped = (
+                f"the deadline ({grower.deadline.source}) passed while a batch was "
+                "being grown: it was released, unfinished"
+            )
+            return report
 
     def grow_missing(
         self, num_workers: int | None = None, executor: Any = None, *,
@@ -264,11 +291,11 @@ class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):
             With a dask ``Client``: the worker resources each pull task needs,
             e.g. ``{{"GPU": 1}}`` (passed to ``Client.submit``).
         **options
-            As for :meth:`grow`: supervise, subprocess, combo_time_limit,
-            max_deaths; with workers also num_threads, affinities, gpus and
-            gpus_per_task, split between them. xyzpy's ``parallel=True`` (a
-            worker per core; an int: that many) and ``verbosity`` are
-            accepted.
+            As for :meth:`grow`: deadline (one end for every worker),
+            supervise, subprocess, combo_time_limit, max_deaths; with workers
+            also num_threads, affinities, gpus and gpus_per_task, split
+            between them. xyzpy's ``parallel=True`` (a worker per core; an
+            int: that many) and ``verbosity`` are accepted.
 
         {options}
         """

@@ -19,6 +19,8 @@ def grow(
     batch_number: int | str | Iterable[int | str] | None = None,
     crop: Crop | str | os.PathLike | None = None,
     fn: Callable | None = None,
+    *,
+    deadline: Any = None,
     **kwargs: Any,
 ) -> GrowReport:
     """Grow batch(es) of a crop in this process (xyzpy-compatible).
@@ -33,6 +35,9 @@ def grow(
         a crop directory).
     fn : callable, optional
         The function, if not saved with the crop.
+    deadline : float or datetime, optional
+        Stop by then (seconds from now, or a time); by default when the
+        scheduler's allocation ends, if known. See :meth:`Crop.grow`.
     """
     if crop is None:
         crop = Path.cwd()
@@ -44,7 +49,7 @@ def grow(
         if name is None:
             raise CropError(f"{path} is not a crop directory (.xyz-<name>)")
         crop = Crop(name=name, parent_dir=path.parent, **kwargs)
-    return crop.grow(batch_number, fn=fn)
+    return crop.grow(batch_number, fn=fn, deadline=deadline)
 
 
 def load_crops(directory: str | os.PathLike = ".") -> dict[str, Crop]:

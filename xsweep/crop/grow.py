@@ -18,19 +18,22 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropReapedError, FileSystemError
 from . import claims, records
 from .grow_report import GrowReport
 from .layout import CropLayout
-from .provenance import this_process
-from .result_checks import check_blocks, expected_shapes
+from .result_checks import expected_shapes
 from .sow import SowRecord
 from .store import ResultStore
 
 __all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
-from .supervised import Stopped, Supervision, Supervisor
+from .grow_compute import ComputeMixin
+from .supervised import Supervision, Supervisor
+
+if TYPE_CHECKING:
+    from .deadline import Deadline
 
 #: results of fast batches are written together, at most this many per file
 GROUP_MAX_BATCHES = 32
@@ -79,7 +82,23 @@ class _Flusher:
             self._thread.join()
 
 
-class Grower:
+_working: dict[tuple[str, int], int] = {}
+_working_lock = threading.Lock()
+
+
+def _at_work(layout: CropLayout, step: int) -> None:
+    """Count this process's grow loops on a crop; the last one to stop removes
+    the process's holder card, so that ``xsweep status`` lists live growers
+    only while they grow (a notebook that grew once is not one)."""
+    key = (str(layout.claims_dir), os.getpid())
+    with _working_lock:
+        n = _working[key] = _working.get(key, 0) + step
+        if n <= 0:
+            del _working[key]
+            claims.card_for(key[0]).remove()
+
+
+class Grower(ComputeMixin):
     """Grows batches of one sown crop in this process.
 
     Parameters
@@ -112,81 +131,14 @@ class Grower:
         self.store = ResultStore(layout)
         self.heartbeat = claims.heartbeat_for(heartbeat_timeout)
         self._run: Callable | None = None
+        #: when to stop claiming (see :mod:`xsweep.crop.deadline`), or None
+        self.deadline: Deadline | None = None
         #: run the function in a supervised child process (None: here)
         self.supervision = supervision
         self._supervisor: Supervisor | None = None
         self._aborted = False
         #: what each combo's outputs must look like to be labelled
         self._shapes = expected_shapes(sow.labels)
-
-    def _runner(self) -> Callable:
-        """``run(start, stop) -> Block``, the signature checked once, not per run."""
-        from ..engine import check_signature, compute_block
-
-        sow = self.sow
-        check_signature(self.fn, sow.combos.names, sow.constants, sow.resources)
-        extra = {**sow.constants, **sow.resources}
-        try:  # the engine's unchecked inner loop: the same, minus the checks
-            from ..engine.sequential import run_range
-        except ImportError:  # pragma: no cover
-            run_range = None
-
-        def run(start: int, stop: int) -> Any:
-            if run_range is not None:
-                block = run_range(self.fn, sow.combos, start, stop, extra, "record")[0]
-            else:
-                block = compute_block(
-                    self.fn, sow.combos, start, stop, constants=sow.constants,
-                    resources=sow.resources, on_error="record",
-                )  # fmt: skip
-            # a result that cannot be labelled or saved fails its combo, here
-            return check_blocks([block], sow.combos, self._shapes)[0]
-
-        return run
-
-    def compute(self, batch_id: int, runs: Iterable[tuple[int, int]]) -> dict[str, Any]:
-        """Compute flat index runs of a batch; a result record (not written)."""
-        prov = this_process()
-        prov["fn_fingerprint"] = self.sow.fn_fingerprint
-        prov["start"] = prov.pop("time")
-        blocks = self._compute_runs(runs, f"batch {batch_id}")
-        failures = [f for block in blocks for f in block.failures]
-        prov["end"] = time.time()
-        if self._supervisor is not None and self._supervisor.deaths:
-            prov["process_deaths"] = [d.describe() for d in self._supervisor.deaths]
-        return {
-            "batch_id": batch_id,
-            "fingerprint": self.sow.fingerprint(batch_id),
-            "sow_id": self.sow.sow_id,
-            "blocks": blocks,
-            "failures": failures,
-            "provenance": [prov],
-        }
-
-    def _compute_runs(
-        self, runs: Iterable[tuple[int, int]], what: str = "a batch"
-    ) -> list[Any]:
-        """The blocks of ``runs``: here, or in the supervised child process."""
-        if self._aborted:
-            raise Stopped()
-        if self._run is None:
-            self._run = self._runner()
-        if self.supervision is None:
-            return [self._run(start, stop) for start, stop in runs]
-        if self._supervisor is None:
-            self._supervisor = Supervisor(self._run, self.sow.combos, self.supervision)
-        return self._supervisor.compute(list(runs), what)
-
-    def close(self) -> None:
-        """End the supervised child process, if any (it is started again if needed)."""
-        if self._supervisor is not None:
-            self._supervisor.close()
-
-    def abort(self) -> None:
-        """From another thread: kill the child; the batch being grown is released."""
-        self._aborted = True
-        if self._supervisor is not None:
-            self._supervisor.abort()
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True
@@ -225,22 +177,41 @@ class Grower:
                     self._commit(pending, report)
 
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
+        _at_work(self.layout, +1)
+        claimed: list[_Pending] = []  # claimed ahead, to compute together
+
+        def compute_claimed() -> None:
+            if pending or claimed:  # results wait meanwhile: write them on time
+                flusher.start()
+            t0 = time.monotonic()
+            self._compute_claimed(claimed, report)
+            self._note_speed(time.monotonic() - t0, len(claimed))
+            for e in list(claimed):  # each counts towards a group, as if alone
+                with lock:
+                    claimed.remove(e)
+                    pending.append(e)
+                commit_due()
+
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
                     break
-                if pending:  # results wait while this batch runs: write them on time
-                    flusher.start()
-                entry = self._claim_and_compute(bid, report, precheck)
-                if entry is None:
-                    continue
-                with lock:
-                    pending.append(entry)
-                commit_due()
+                if self.deadline is not None and not self.deadline.allows_another(
+                    queued=len(claimed)
+                ):
+                    report.stopped = self.deadline.reason
+                    break
+                entry = self._claim(bid, report, precheck)
+                if entry is not None:
+                    claimed.append(entry)
+                if claimed and len(claimed) >= self._ahead():
+                    compute_claimed()
+            if claimed:
+                compute_claimed()
             with lock:
                 self._commit(pending, report)
             flusher.stop()
-            if wait and len(report.held) > held_before:
+            if wait and not report.stopped and len(report.held) > held_before:
                 self._take_over(report, held_before)
         except BaseException:
             with lock, contextlib.suppress(Exception):
@@ -250,11 +221,13 @@ class Grower:
             flusher.stop()
             with lock, contextlib.suppress(Exception):  # never hide the error
                 self._release(pending)
+                self._release(claimed)
+            _at_work(self.layout, -1)
 
-    def _claim_and_compute(
+    def _claim(
         self, batch_id: int, report: GrowReport, precheck: bool
     ) -> _Pending | None:
-        """Claim a batch and compute it; None if done or held by another."""
+        """Claim a batch; None if done or held by another."""
         fp = self.sow.fingerprint(batch_id)
         if precheck and self.store.exists(batch_id, fp):
             report.skipped.append(batch_id)
@@ -271,7 +244,6 @@ class Grower:
                 report.skipped.append(batch_id)
                 self._release([entry])
                 return None
-            entry.record = self.compute(batch_id, self.sow.runs(batch_id))
         except BaseException:
             with contextlib.suppress(OSError):  # never hide the error
                 self._release([entry])
@@ -403,6 +375,18 @@ class Grower:
         finally:
             self.close()
         return report
+
+    def measure_crop(self, sample: int = 20) -> None:
+        """Tell the deadline how long this crop's batches take: the durations
+        recorded by up to ``sample`` results already in the crop."""
+        if self.deadline is None or self.deadline.end is None:
+            return
+        present, _ = self.store.snapshot()
+        keys = sorted(present)
+        for key in keys[:: max(1, len(keys) // sample)][:sample]:
+            with contextlib.suppress(Exception):
+                for prov in self.store.read(*key)["provenance"][:1]:
+                    self.deadline.record(prov["end"] - prov["start"])
 
     def pull(self, report: GrowReport | None = None, wait: bool = True) -> GrowReport:
         """Claim and grow missing batches until none is left to claim.

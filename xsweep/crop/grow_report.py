@@ -24,6 +24,9 @@ class GrowReport:
         its claim (paused past the heartbeat timeout, its claim was taken
         over) or another grower's result was written first. Each is done,
         by the result written first.
+    stopped : str or None
+        Why growing stopped before every batch asked for was tried (a
+        deadline, the scheduler's warning signal), or None.
     """
 
     grown: list[int] = field(default_factory=list)
@@ -31,6 +34,7 @@ class GrowReport:
     held: list[int] = field(default_factory=list)
     failed_combos: int = 0
     discarded: list[int] = field(default_factory=list)
+    stopped: str | None = None
 
     def merge(self, other: GrowReport) -> GrowReport:
         """Add another report's counts to this one."""
@@ -39,4 +43,5 @@ class GrowReport:
         self.held += other.held
         self.failed_combos += other.failed_combos
         self.discarded += other.discarded
+        self.stopped = self.stopped or other.stopped
         return self

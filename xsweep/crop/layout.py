@@ -14,6 +14,8 @@ xyzpy uses, so existing habits keep working)::
         results/kept.<sow_id>.xsk    results kept by combo when sown again
         claims/b<id>.<fp>.claim      a grower is working on batch <id>
         claims/holder.tmp-<host>-<pid>-<n>  a grower's holder card (claims link to it)
+        cluster/<job>-<time>.sh      job scripts written by grow_cluster
+        logs/                        the scheduler's output files of job-array tasks
         reaped.nc / reaped.xsw       the reaped dataset (or raw results)
 
 Result, marker and claim names carry the batch fingerprint ``<fp>``, so a
@@ -102,6 +104,16 @@ class CropLayout:
     @property
     def claims_dir(self) -> Path:
         return self.location / "claims"
+
+    @property
+    def logs_dir(self) -> Path:
+        """The scheduler's output files of the crop's job arrays."""
+        return self.location / "logs"
+
+    def list_logs(self) -> list[Path]:
+        """Every scheduler output file in :attr:`logs_dir`."""
+        d = self.logs_dir
+        return [d / n for n in sorted(_listdir(d)) if not is_temporary(n)]
 
     @property
     def reaped_dataset(self) -> Path:
@@ -212,6 +224,11 @@ class CropLayout:
             if m:
                 out[int(m.group(1)), m.group(2)] = self.claims_dir / name
         return out
+
+    def list_holder_cards(self) -> list[str]:
+        """Every holder card in the claims directory (one per grower at work)."""
+        base = self._claims
+        return [f"{base}/{n}" for n in _listdir(base) if n.startswith(_CARD_PREFIX)]
 
     def list_debris(self) -> list[Path]:
         """Temporaries and broken claims left behind by killed processes."""

@@ -25,11 +25,26 @@ from .supervised import Stopped, Supervision
 STOP_GRACE = 10.0
 
 
-def grow_locally(crop: Any, supervisions: list[Supervision]) -> GrowReport:
-    """Grow the missing batches of ``crop`` with one worker per supervision."""
+def grow_locally(
+    crop: Any, supervisions: list[Supervision], deadline: Any = None
+) -> GrowReport:
+    """Grow the missing batches of ``crop`` with one worker per supervision.
+
+    With a ``deadline`` (a :class:`~xsweep.crop.deadline.Deadline`), each
+    worker claims only batches that fit before it, and the workers still
+    computing when it passes are stopped (their batches released).
+    """
     from ..engine.stopping import stopping_workers
+    from .deadline import resolve
 
     growers = [crop._grower(supervision=s) for s in supervisions]
+    for g in growers:
+        g.deadline = resolve(deadline)
+    growers[0].measure_crop()
+    for g in growers[1:]:
+        g.deadline.longest = growers[0].deadline.longest
+    end = growers[0].deadline.end
+    passed = False
     reports = [GrowReport() for _ in growers]
     errors: list[BaseException] = []
     done = [threading.Event() for _ in growers]
@@ -65,8 +80,11 @@ def grow_locally(crop: Any, supervisions: list[Supervision]) -> GrowReport:
             # not Thread.join: a signal interrupting it can mark a running
             # thread as stopped (Python 3.11), and the process would exit
             # under it
-            while not event.wait(0.2):
-                pass
+            while not event.wait(0.2 if end is None else 0.05):
+                if end is not None and not passed and time.time() >= end:
+                    passed = True  # a batch ran past the deadline: stop
+                    for g in growers:
+                        g.abort()
     for t in threads:
         t.join()
     real = [e for e in errors if not isinstance(e, Stopped)]
@@ -75,4 +93,9 @@ def grow_locally(crop: Any, supervisions: list[Supervision]) -> GrowReport:
     report = GrowReport()
     for r in reports:
         report.merge(r)
+    if passed:
+        report.stopped = (
+            f"the deadline ({growers[0].deadline.source}) passed while batches "
+            "were being grown: they were released, unfinished"
+        )
     return report

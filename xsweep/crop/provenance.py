@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import socket
+import sys
 import time
 from typing import Any
 
@@ -12,7 +14,12 @@ from ..atomic import BOOT_ID, pid_namespace
 
 #: environment variables naming a scheduler job or array task, by scheduler
 SCHEDULER_VARS: dict[str, tuple[str, ...]] = {
-    "slurm": ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"),
+    "slurm": (
+        "SLURM_JOB_ID",
+        "SLURM_ARRAY_JOB_ID",
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_RESTART_COUNT",  # > 0 in a requeued job
+    ),
     "sge": ("JOB_ID", "SGE_TASK_ID"),
     "pbs": ("PBS_JOBID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"),
     "lsf": ("LSB_JOBID", "LSB_JOBINDEX"),
@@ -75,6 +82,8 @@ def this_process() -> dict[str, Any]:
     pid = os.getpid()
     if _static.get("pid") != pid:
         _static.clear()
+        from .code_info import versions
+
         _static.update(
             host=HOST,
             pid=pid,
@@ -82,11 +91,50 @@ def this_process() -> dict[str, Any]:
             boot_id=BOOT_ID,
             pid_ns=pid_namespace(),
             scheduler=scheduler_ids(),
+            versions=versions(),
         )
     out = dict(_static)
     out["scheduler"] = dict(_static["scheduler"])
+    out["versions"] = dict(_static["versions"])
     out["time"] = time.time()
     return out
+
+
+_peak = {"pid": 0, "read": -1.0, "bytes": None}
+#: seconds between two reads of ``/proc/self/status`` (about 0.1 ms each)
+PEAK_READ_INTERVAL = 0.05
+
+
+def resource_usage() -> tuple[float, int | None]:
+    """CPU seconds (user + system) used by this process so far, and its peak
+    resident memory (max RSS) in bytes.
+
+    The peak is the process's since it started (``VmHWM``; not
+    ``ru_maxrss``, which keeps the peak of the process that forked it before
+    ``exec``): a batch grown in a process of its own gets its own peak,
+    batches grown one after the other in one process each record the peak
+    reached by the end of that batch. Read at most every
+    :data:`PEAK_READ_INTERVAL` seconds, so fast batches pay nothing.
+    """
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    now = time.monotonic()
+    pid = os.getpid()
+    if _peak["pid"] != pid or now - _peak["read"] >= PEAK_READ_INTERVAL:
+        _peak.update(pid=pid, read=now, bytes=_high_water_mark(ru))
+    return ru.ru_utime + ru.ru_stime, _peak["bytes"]
+
+
+def _high_water_mark(ru: resource.struct_rusage) -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    if sys.platform == "darwin":  # bytes there; no /proc
+        return ru.ru_maxrss
+    return None
 
 
 def pid_is_alive(pid: int, start_ticks: int | None) -> bool:
@@ -162,7 +210,31 @@ def summarise(provs: list[dict[str, Any]]) -> dict[str, Any]:
         out["crop_first_start"] = _iso(min(starts))
     if ends:
         out["crop_last_finish"] = _iso(max(ends))
+    for name in ("python", "numpy", "xsweep"):  # the growers' versions
+        found = {(p.get("versions") or {}).get(name) for p in provs} - {None}
+        if found:
+            out[f"crop_{name}"] = ", ".join(sorted(found))
+    out["crop_batches"] = batch_table(provs)
     return out
+
+
+def batch_table(provs: list[dict[str, Any]]) -> dict[str, list]:
+    """Per batch growth: batch id, host, job, start, duration, peak memory and
+    CPU time, as columns (one list per field, one entry per growth: a retried
+    batch has one per run), JSON-able."""
+    rows = [p for p in provs if p.get("start") is not None]
+    cols: dict[str, list] = {
+        "batch_id": [p.get("batch_id") for p in rows],
+        "host": [p.get("host") for p in rows],
+        "job": [job_of(p.get("scheduler") or {}) for p in rows],
+        "start": [_iso(p["start"]) for p in rows],
+        "duration": [round(p["end"] - p["start"], 6) for p in rows],
+        "max_rss": [p.get("max_rss") for p in rows],
+        "cpu_time": [
+            None if p.get("cpu_time") is None else round(p["cpu_time"], 6) for p in rows
+        ],
+    }
+    return cols
 
 
 def _iso(t: float) -> str:

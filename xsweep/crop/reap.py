@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -91,6 +92,8 @@ def fill_buffer(
         record = store.read(k, fp)
         for block in record["blocks"]:
             buffer.put_block(block.start, block)
+        for prov in record["provenance"]:
+            prov.setdefault("batch_id", k)
         provs.extend(record["provenance"])
         n = int(sow.bounds[k] - sow.bounds[k - 1])
         versions[sow.fn_fingerprint] = versions.get(sow.fn_fingerprint, 0) + n
@@ -132,13 +135,26 @@ def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
         )
 
 
-def crop_attrs(sow: SowRecord, missing: list[int], buffer: Any, provs: list) -> dict:
-    """The crop's part of the provenance record: who grew it, completeness.
+def crop_attrs(
+    sow: SowRecord,
+    missing: list[int],
+    buffer: Any,
+    provs: list,
+    code: dict | None = None,
+) -> dict:
+    """The crop's part of the provenance record: who grew it, completeness,
+    and the code (``code``: the git state of the function's source at sow
+    time).
 
     It goes into the reaped result's provenance record
     (:func:`xsweep.provenance`), not into ``attrs``.
     """
     attrs = summarise(provs)
+    for key, value in (code or {}).items():
+        attrs[f"crop_{key}"] = value
+    xarray = sys.modules.get("xarray")
+    if xarray is not None:  # the reaper's
+        attrs["crop_xarray"] = xarray.__version__
     attrs["crop_fn"] = sow.fn_name
     attrs["crop_fn_fingerprint"] = sow.fn_fingerprint
     versions = getattr(buffer, "code_versions", {})
@@ -195,7 +211,7 @@ def reap_crop(
     if not allow_incomplete:
         check_complete(sow, missing, buffer)
     complete = not missing and not buffer.failures
-    attrs = crop_attrs(sow, missing, buffer, provs)
+    attrs = crop_attrs(sow, missing, buffer, provs, sow.code)
     if complete and not _writable(layout):  # read-only: reap, keep nothing
         complete = clean_up = False
     if labels is None:

@@ -16,6 +16,8 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .provenance import job_of
+
 #: The states of a batch, in the order they are drawn.
 STATES: tuple[str, ...] = ("pending", "claimed", "done", "failed")
 
@@ -28,6 +30,8 @@ _COLOURS = {
 
 #: How many failures a picture lists at most.
 MAX_FAILURES = 5
+#: How many growers a picture names at most.
+MAX_GROWERS = 4
 
 
 def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
@@ -66,12 +70,15 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
     failed_combos = _int(status, "failed_combos")
     if failed_combos:
         lines.append(
-            f"  {failed_combos} combo{'s' if failed_combos != 1 else ''} failed "
+            f"  {_failed_text(status)} "
             f"(rerun them with: xsweep retry {_get(status, 'location')})"
         )
     lines.append("  " + progress_summary(status))
+    lines.extend("  " + line for line in growers_text(status))
     if _int(status, "stale_claims"):
         lines.append("  " + _stale_text(status))
+    lines.extend("  " + line for line in heaviest_text(status))
+    lines.extend("  " + line for line in tasks_text(status))
     failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
     if failures:
         lines.append("  latest failures:")
@@ -118,6 +125,10 @@ def render_html(status: Any) -> str:
         f'<table style="border-collapse:collapse">{rows}</table>',
         f"<div>{esc(progress_summary(status))}</div>",
     ]
+    parts += [
+        f"<div>{esc(line)}</div>"
+        for line in growers_text(status) + heaviest_text(status)
+    ]
     if _int(status, "stale_claims"):
         parts.append(f"<div>{esc(_stale_text(status))}</div>")
     failed_combos = _int(status, "failed_combos")
@@ -125,8 +136,7 @@ def render_html(status: Any) -> str:
     if failed_combos or failures:
         parts.append(
             f'<div style="color:{_COLOURS["failed"]};margin-top:4px">'
-            f"<b>{failed_combos} failed combo{'s' if failed_combos != 1 else ''}"
-            "</b></div>"
+            f"<b>{esc(_failed_text(status))}</b></div>"
         )
     if failures:
         items = "".join(f"<li>{esc(describe_failure(f))}</li>" for f in failures)
@@ -163,10 +173,132 @@ def progress_summary(status: Any) -> str:
             return word
         return f"{word}, mean batch {_duration(_mean(durations))}"
     rate = _rate(status, durations)
+    alive = _get(status, "live_growers")
+    idle = alive is not None and not alive  # known: nobody is growing
     if rate is None:
+        if idle:
+            return "no batch finished yet, and no grower at work"
         return "no batch finished yet: no estimate of the time left"
     text = f"{_rate_text(rate)}, mean batch {_duration(_mean(durations))}"
+    if idle:
+        return f"{text}; no grower at work: no estimate of the time left"
     return f"{text}; about {_duration(left / rate)} left at that rate"
+
+
+def growers_text(status: Any) -> list[str]:
+    """Lines on the growers at work and the age of the last result.
+
+    Parameters
+    ----------
+    status : CropStatus
+        What :meth:`xsweep.Crop.status` returns.
+
+    Returns
+    -------
+    list of str
+        For instance ``["2 growers at work: node1 (pid 12, SLURM_ARRAY_JOB_ID=7,
+        1 batch), ...", "last result 3.2 s ago"]``; empty when unknown.
+    """
+    growers = _get(status, "live_growers")
+    lines = []
+    if growers is not None and _int(status, "pending") + _int(status, "claimed"):
+        if not growers:
+            lines.append("no grower at work (start one: xsweep grow CROP)")
+        else:
+            shown = ", ".join(_grower_text(g) for g in growers[:MAX_GROWERS])
+            more = len(growers) - MAX_GROWERS
+            tail = f", and {more} more" if more > 0 else ""
+            n = len(growers)
+            lines.append(f"{n} grower{'s' if n != 1 else ''} at work: {shown}{tail}")
+    age = _get(status, "last_result_age")
+    if age is not None:
+        lines.append(f"last result written {_duration(float(age))} ago")
+    return lines
+
+
+def heaviest_text(status: Any) -> list[str]:
+    """Lines naming the slowest and the most memory-hungry batches.
+
+    Parameters
+    ----------
+    status : CropStatus
+        What :meth:`xsweep.Crop.status` returns.
+
+    Returns
+    -------
+    list of str
+        Empty when no batch was measured.
+    """
+    lines = []
+    slowest = list(_get(status, "slowest") or ())
+    if len(slowest) > 1 or (slowest and _int(status, "done") + _int(status, "failed")):
+        items = ", ".join(
+            f"{b['batch_id']} ({_duration(float(b['duration']))}"
+            + (f" on {b['host']}" if b.get("host") else "")
+            + ")"
+            for b in slowest
+        )
+        lines.append(f"slowest batches: {items}")
+    hungry = list(_get(status, "most_memory") or ())
+    if hungry:
+        items = ", ".join(
+            f"{b['batch_id']} ({_bytes(int(b['max_rss']))})" for b in hungry
+        )
+        lines.append(f"peak memory (max RSS): {items}")
+    return lines
+
+
+def tasks_text(status: Any) -> list[str]:
+    """Lines on job-array tasks whose scheduler log says they failed.
+
+    Parameters
+    ----------
+    status : CropStatus
+        What :meth:`xsweep.Crop.status` returns.
+
+    Returns
+    -------
+    list of str
+        A count, then each failed task's log with its exit code and last
+        lines (at most :data:`MAX_FAILURES` tasks); empty if none failed.
+    """
+    tasks = list(_get(status, "failed_tasks") or ())
+    if not tasks:
+        return []
+    n, logs = len(tasks), _int(status, "num_logs")
+    lines = [f"{n} failed task{'s' if n != 1 else ''} (of {logs} scheduler logs):"]
+    for task in tasks[-MAX_FAILURES:]:
+        code = task.get("exit_code")
+        how = "killed" if code is None else f"exit code {code}"
+        lines.append(f"  {task.get('log')} ({how}):")
+        lines.extend(f"    | {line[:200]}" for line in task.get("last_lines") or ())
+    return lines
+
+
+def _grower_text(grower: Mapping) -> str:
+    bits = [f"pid {grower.get('pid')}"]
+    job = job_of(grower.get("jobs") or {})
+    if job:
+        bits.append(job)
+    n = int(grower.get("batches") or 0)
+    bits.append(f"{n} batch{'es' if n != 1 else ''}")
+    return f"{grower.get('host')} ({', '.join(bits)})"
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _failed_text(status: Any) -> str:
+    combos, batches = _int(status, "failed_combos"), _int(status, "failed")
+    return (
+        f"{combos} combo{'s' if combos != 1 else ''} failed, in "
+        f"{batches} batch{'es' if batches != 1 else ''}"
+    )
 
 
 def describe_failure(failure: Any) -> str:

@@ -127,6 +127,9 @@ class SowRecord:
         Each function the crop was sown with whose results are kept, oldest
         first: ``fn_fingerprint``, ``fn_name``, ``sown_at`` and ``kept_old``
         (whether results of the code before it were kept, as asked).
+    code : dict or None
+        The function's source file and the git state of its work tree at
+        sow time (see :func:`xsweep.crop.code_info.code_record`).
     """
 
     combos: Any
@@ -149,6 +152,7 @@ class SowRecord:
     num_kept: int = 0
     fn_parts: dict = field(default_factory=dict)
     code_history: list = field(default_factory=list)
+    code: dict | None = None
 
     @property
     def num_batches(self) -> int:
@@ -317,6 +321,10 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
                 "sys_path": sown_from(fn),  # where its module was importable
             },
         )
+    from .code_info import code_record
+
+    if fn is not None or record.code is None:
+        record.code = code_record(fn)
     records.write(layout.sow_file, "sow", record, what="combos and constants")
 
 

@@ -70,12 +70,22 @@ def _same_sowing(old: SowRecord | None, new: SowRecord, kind: str) -> bool:
         old is not None
         and old.kind == kind
         and type(old.combos) is type(new.combos)
-        and old.combos == new.combos
+        and _same_values(old.combos, new.combos)
         and old.fn_fingerprint == new.fn_fingerprint
         and fpr.constants_fingerprint(old.constants)
         == fpr.constants_fingerprint(new.constants)
         and tuple(old.asked) == tuple(new.asked)
     )
+
+
+def _same_values(a: Any, b: Any) -> bool:
+    """Whether two Grids (or Cases) hold the same values, of the same types
+    (``1`` and ``1.0`` are equal in Python, not as arguments of a function)."""
+    import pickle
+
+    if a.names != b.names or a.size != b.size:
+        return False
+    return pickle.dumps(a, protocol=4) == pickle.dumps(b, protocol=4)
 
 
 def _history(old: SowRecord | None, fn_fp: str, fn_name: str, keep_old: bool):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import claims
 from .layout import CropLayout
+from .logs import failed_tasks
+from .provenance import job_of
 from .sow import SowRecord
 from .store import ResultStore
 
@@ -54,6 +57,23 @@ class CropStatus:
         Whether a reaped dataset is saved in the crop directory.
     num_combos : int
         Combos sown.
+    live_growers : list of dict
+        The growers at work now (holder cards of live processes): ``host``,
+        ``pid``, ``jobs`` (scheduler job ids), ``since`` (epoch seconds the
+        grower started on this crop) and ``batches`` (claims it holds).
+    last_result_age : float or None
+        Seconds since a result was last written (None: none yet).
+    num_logs : int
+        Scheduler output files in the crop's ``logs/``.
+    failed_tasks : list of dict
+        Job-array tasks whose log says they failed (see
+        :mod:`xsweep.crop.logs`): ``log``, ``exit_code`` (None: killed) and
+        ``last_lines``.
+    slowest, most_memory : list of dict
+        The slowest batches and those with the highest peak memory, of the
+        results read (at most 64, spread over the crop): ``batch_id``,
+        ``duration`` (s), ``max_rss`` (bytes), ``cpu_time`` (s), ``host``,
+        ``job``.
     kept_combos : int
         Combos whose result was kept when the crop was sown again (they are
         in no batch).
@@ -75,6 +95,12 @@ class CropStatus:
     sown: bool = False
     reaped: bool = False
     num_combos: int = 0
+    live_growers: list = field(default_factory=list)
+    last_result_age: float | None = None
+    slowest: list = field(default_factory=list)
+    most_memory: list = field(default_factory=list)
+    num_logs: int = 0
+    failed_tasks: list = field(default_factory=list)
     kept_combos: int = 0
 
     @property
@@ -124,6 +150,7 @@ def crop_status(
     """Count a crop's batches by state, from two directory listings."""
     reaped = layout.reaped_dataset.exists() or layout.reaped_raw.exists()
     status = CropStatus(name=name, location=str(layout.location), reaped=reaped)
+    status.num_logs, status.failed_tasks = failed_tasks(layout)
     if sow is None:
         return status
     status.sown = True
@@ -154,7 +181,60 @@ def crop_status(
             status.failures += [failure_dict(k, f) for f in rec["failures"]]
     status.failures = status.failures[-max_failures:]
     _timing(status, layout, store, times)
+    status.live_growers = live_growers(layout, heartbeat_timeout, claimed.values())
+    with contextlib.suppress(OSError):
+        if times:  # a result's link changes its directory's mtime
+            age = time.time() - os.stat(layout.results_dir).st_mtime
+            status.last_result_age = max(0.0, age)
     return status
+
+
+def live_growers(
+    layout: CropLayout, heartbeat_timeout: float, claim_paths: Any = ()
+) -> list[dict[str, Any]]:
+    """The growers at work on a crop: its holder cards whose holder is alive.
+
+    A grower writes its card when it first claims a batch and removes it when
+    it exits; a card whose process is gone (same host) or whose heartbeat is
+    older than ``heartbeat_timeout`` does not count.
+    """
+    held: dict[int, int] = {}
+    for path in claim_paths:
+        with contextlib.suppress(OSError):
+            ino = os.stat(path).st_ino
+            held[ino] = held.get(ino, 0) + 1
+    out = []
+    for path in layout.list_holder_cards():
+        info = claims.read_claim(path)
+        if not info or claims.is_stale(path, heartbeat_timeout, info):
+            continue
+        try:
+            ino = os.stat(path).st_ino
+        except OSError:
+            continue
+        out.append(
+            {
+                "host": info.get("host"),
+                "pid": info.get("pid"),
+                "jobs": dict(info.get("scheduler") or {}),
+                "since": info.get("time"),
+                "batches": held.get(ino, 0),
+            }
+        )
+    out.sort(key=lambda g: (str(g["host"]), g["pid"] or 0))
+    return out
+
+
+def batch_summary(batch_id: int, prov: dict[str, Any]) -> dict[str, Any]:
+    """What status shows of one batch's provenance."""
+    return {
+        "batch_id": batch_id,
+        "duration": prov["end"] - prov["start"],
+        "max_rss": prov.get("max_rss"),
+        "cpu_time": prov.get("cpu_time"),
+        "host": prov.get("host"),
+        "job": job_of(prov.get("scheduler") or {}),
+    }
 
 
 def _look_up_by_name(
@@ -176,19 +256,28 @@ def _look_up_by_name(
 
 
 def _timing(
-    status: CropStatus, layout: CropLayout, store: ResultStore, keys, sample: int = 64
+    status: CropStatus,
+    layout: CropLayout,
+    store: ResultStore,
+    keys,
+    sample: int = 64,
+    top: int = 3,
 ) -> None:
     """Durations and time span, from at most ``sample`` results (spread out)."""
     if not keys:
         return
     step = max(1, len(keys) // sample)
-    starts, ends = [], []
+    starts, ends, batches = [], [], []
     for bid, fp in keys[::step]:
         with contextlib.suppress(Exception):
             for prov in store.read(bid, fp)["provenance"][:1]:
                 starts.append(prov["start"])
                 ends.append(prov["end"])
                 status.batch_durations.append(prov["end"] - prov["start"])
+                batches.append(batch_summary(bid, prov))
+    status.slowest = sorted(batches, key=lambda b: -b["duration"])[:top]
+    hungry = [b for b in batches if b["max_rss"] is not None]
+    status.most_memory = sorted(hungry, key=lambda b: -b["max_rss"])[:top]
     with contextlib.suppress(OSError):
         ends.append(max(os.stat(layout.result_file(*k)).st_mtime for k in keys[-3:]))
     status.first_start = min(starts) if starts else None

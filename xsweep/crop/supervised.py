@@ -149,6 +149,9 @@ class Supervisor:
         self._what = "a batch"
         #: deaths seen in the last batch (``Death`` records), for provenance
         self.deaths: list[Death] = []
+        #: (cpu seconds, peak bytes) of each batch of the last compute_many
+        self.usages: list[tuple[float, int | None]] = []
+        self._acc_cpu, self._acc_peak = 0.0, 0
 
     # ------------------------------------------------------------- children
     def _spawn(self) -> None:
@@ -200,14 +203,24 @@ class Supervisor:
 
     # ------------------------------------------------------------ requests
     def _ask(self, runs: list[tuple[int, int]], limit: float | None) -> Any:
-        """Send ``runs``; their blocks, or a :class:`Death`."""
+        """Send one batch's ``runs``; their blocks, or a :class:`Death`."""
+        t0 = time.monotonic()
+        if not self._request([runs]):
+            return self._buried(t0, None)
+        return self._answer(t0, limit)
+
+    def _request(self, batches: list[list[tuple[int, int]]]) -> bool:
+        """Send the runs of ``batches`` (answered one by one); False if dead."""
         if self.pid is None:
             self._spawn()
-        t0 = time.monotonic()
         try:
-            send(self._to, runs)
+            send(self._to, batches)
         except BrokenPipeError:
-            return self._buried(t0, None)
+            return False
+        return True
+
+    def _answer(self, t0: float, limit: float | None) -> Any:
+        """The child's next answer: a batch's blocks, or a :class:`Death`."""
         if limit is not None:
             ready, _, _ = select.select([self._from], [], [], limit)
             if not ready:
@@ -219,7 +232,10 @@ class Supervisor:
             reply = EOF
         if reply is EOF:
             return self._buried(t0, None)
-        kind, value = reply
+        kind, value = reply[:2]
+        if len(reply) > 2:  # what the child used for it: (cpu seconds, peak)
+            self._acc_cpu += reply[2][0]
+            self._acc_peak = max(self._acc_peak, reply[2][1] or 0)
         if kind == "unpicklable":
             raise NotPicklableError(
                 f"cannot save the result of {self._what} ({value}); every combo "
@@ -234,6 +250,7 @@ class Supervisor:
         pid, self.pid = self.pid, None
         self._close_pipes()
         status, rss = _reap(pid, grace=1.0)
+        self._acc_peak = max(self._acc_peak, (rss or 0) * 1024)  # KiB
         if self._stopping:
             raise Stopped()
         return Death(pid, status, rss, time.monotonic() - t0, limit)
@@ -243,20 +260,56 @@ class Supervisor:
     ) -> list[Block]:
         """The blocks of ``runs`` (flat index ranges of the batch ``what``).
 
-        A combo that kills the child is a failed combo in the blocks.
+        A combo that kills the child is a failed combo in the blocks;
+        :attr:`deaths` lists the deaths.
         """
-        self.deaths = []
-        self._what = what
-        runs = [(int(a), int(b)) for a, b in runs]
+        blocks, self.deaths, _ = self.compute_many([(runs, what)])[0]
+        return blocks
+
+    def compute_many(
+        self, batches: list[tuple[list[tuple[int, int]], str]]
+    ) -> list[tuple[list[Block], list[Death], float]]:
+        """Blocks, deaths and end time of each batch ``(runs, what)``, in one request.
+
+        The child answers batch after batch, so a death is the first
+        unanswered batch's; the batches after it go to a new child.
+        """
+        out = _Answers(self)
+        self.usages = []
+        self._acc_cpu, self._acc_peak = 0.0, 0
+        todo = [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
         try:
-            if self.options.combo_time_limit is None:
-                got = self._ask(runs, None)
-                if not isinstance(got, Death):
-                    return got
-                self.deaths.append(got)
-                if sum(b - a for a, b in runs) == 1:
-                    return [self._failed(runs[0][0], got)]
-            return self._one_by_one(runs)
+            while todo:
+                if self.options.combo_time_limit is not None:  # combo by combo
+                    runs, self._what = todo.pop(0)
+                    out.append((*self._one_by_one(runs, []), time.time()))
+                    if self.options.fresh:
+                        self.close()
+                    continue
+                if self.options.fresh:  # one batch per process
+                    sent, todo = todo[:1], todo[1:]
+                else:
+                    sent, todo = todo, []
+                t0 = time.monotonic()
+                alive = self._request([runs for runs, _ in sent])
+                for n, (runs, what) in enumerate(sent):
+                    self._what = what
+                    got = self._answer(t0, None) if alive else self._buried(t0, None)
+                    if not isinstance(got, Death):
+                        out.append((got, [], time.time()))
+                        t0 = time.monotonic()
+                        continue
+                    alive = False
+                    if sum(b - a for a, b in runs) == 1:
+                        out.append(
+                            ([self._failed(runs[0][0], got)], [got], time.time())
+                        )
+                    else:
+                        out.append((*self._one_by_one(runs, [got]), time.time()))
+                    todo = sent[n + 1 :] + todo
+                    break
+                if self.options.fresh:
+                    self.close()
         except BaseException:
             if self.pid is not None:  # interrupted while the child runs
                 self.abort()
@@ -265,26 +318,32 @@ class Supervisor:
                 self._close_pipes()
                 _reap(pid, grace=1.0)
             raise
-        finally:
-            if self.options.fresh:
-                self.close()
+        return list(out)
 
-    def _one_by_one(self, runs: list[tuple[int, int]]) -> list[Block]:
+    def _take_usage(self) -> tuple[float, int | None]:
+        """What the child(ren) used since the last batch answered; reset."""
+        usage = (self._acc_cpu, self._acc_peak or None)
+        self._acc_cpu, self._acc_peak = 0.0, 0
+        return usage
+
+    def _one_by_one(
+        self, runs: list[tuple[int, int]], deaths: list[Death]
+    ) -> tuple[list[Block], list[Death]]:
         """Run each combo of ``runs`` alone, so that a death names its combo."""
         limit = self.options.combo_time_limit
         blocks: list[Block] = []
         indices = [i for a, b in runs for i in range(a, b)]
         for n, i in enumerate(indices):
-            if len(self.deaths) >= self.options.max_deaths:
-                blocks.extend(self._not_run(indices[n:]))
+            if len(deaths) >= self.options.max_deaths:
+                blocks.extend(self._not_run(indices[n:], len(deaths)))
                 break
             got = self._ask([(i, i + 1)], limit)
             if isinstance(got, Death):
-                self.deaths.append(got)
+                deaths.append(got)
                 blocks.append(self._failed(i, got))
             else:
                 blocks.extend(got)
-        return blocks
+        return blocks, deaths
 
     def _failed(self, index: int, death: Death) -> Block:
         """A block holding the failure of combo ``index`` that ``death`` ended."""
@@ -306,10 +365,10 @@ class Supervisor:
         )
         return _failed_block(index, [failure])
 
-    def _not_run(self, indices: list[int]) -> list[Block]:
+    def _not_run(self, indices: list[int], deaths: int) -> list[Block]:
         """Blocks failing ``indices`` unrun: the batch killed too many processes."""
         message = (
-            f"not run: this batch killed its process {len(self.deaths)} times "
+            f"not run: this batch killed its process {deaths} times "
             f"(max_deaths={self.options.max_deaths}); the other combos of the "
             "batch are kept. Fix the function, then `xsweep retry` reruns these"
         )
@@ -352,3 +411,16 @@ def _reap(pid: int, grace: float) -> tuple[int, int]:
             return status, int(usage.ru_maxrss)
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
+
+
+class _Answers(list):
+    """The batches answered by :meth:`Supervisor.compute_many`, each noting
+    what it cost in ``usages`` (CPU time and peak memory of the child)."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        super().__init__()
+        self._supervisor = supervisor
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._supervisor.usages.append(self._supervisor._take_usage())

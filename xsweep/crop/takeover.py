@@ -35,6 +35,11 @@ def take_over(grower: Grower, report: GrowReport, start: int) -> None:
     del report.held[start:]
     poll = min(1.0, claims.beat_interval(grower.timeout) / 2)
     while watching:
+        deadline = getattr(grower, "deadline", None)
+        if deadline is not None and not deadline.allows_another():
+            report.stopped = deadline.reason  # no time left to wait and grow
+            report.held.extend(watching)
+            return
         for bid in list(watching):
             fp = grower.sow.fingerprint(bid)
             claim = grower.layout.claim_path(bid, fp)

@@ -106,6 +106,7 @@ def grow_on_processes(
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
+    deadline: Any = None,
 ) -> GrowReport:
     """Grow with ``num_workers`` local worker processes, unsupervised.
 
@@ -116,7 +117,8 @@ def grow_on_processes(
     from ..engine.parallel import local_executor
 
     pool = local_executor(num_workers)
-    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers)
+    options = None if deadline is None else {"deadline": deadline}
+    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers, options)
 
 
 def grow_missing(
@@ -129,6 +131,11 @@ def grow_missing(
 ) -> GrowReport:
     """What :meth:`Crop.grow_missing <xsweep.crop.crop.Crop.grow_missing>` does."""
     from .grow_options import supervisions
+
+    if options.get("deadline") is not None:  # one end for every worker
+        from .deadline import resolve
+
+        options["deadline"] = resolve(options["deadline"])
 
     if executor is not None:
         if options.get("affinities") is not None or options.get("gpus") is not None:
@@ -154,15 +161,16 @@ def grow_missing(
     if not num_workers and not placed:
         options.pop("gpus_per_task", None)
         return crop.grow(**options)
+    deadline = options.pop("deadline", None)
     sups = supervisions(num_workers, **options)
     if sups[0] is None:  # supervise=False: a plain process pool
         crop._grower()
         return grow_on_processes(
-            len(sups), crop.location, _blob(crop), crop.heartbeat_timeout
+            len(sups), crop.location, _blob(crop), crop.heartbeat_timeout, deadline
         )
     from .local_workers import grow_locally
 
-    return grow_locally(crop, sups)
+    return grow_locally(crop, sups, deadline)
 
 
 def _blob(crop: Any) -> bytes | None:

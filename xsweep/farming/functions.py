@@ -314,6 +314,13 @@ def combo_runner_to_ds(
         ``ds.encoding``, out of ``ds.attrs``.
     """
     cases = settings.pop("cases", None)
+    if settings.pop("to_df", False):  # xyzpy: rows instead of a dataset
+        from .raw import combo_runner_to_df
+
+        return combo_runner_to_df(
+            fn, combos, var_names, constants=constants, resources=resources,
+            cases=cases, **settings,
+        )  # fmt: skip
     if cases is not None:
         grid = to_cases(cases, None, constants, combos)
     else:
@@ -345,6 +352,13 @@ def case_runner_to_ds(
     as for :func:`combo_runner_to_ds`; ``fn_args`` names the values of each
     case (not needed when cases are dicts).
     """
+    if settings.pop("to_df", False):  # xyzpy: rows instead of a dataset
+        from .raw import case_runner_to_df
+
+        return case_runner_to_df(
+            fn, fn_args, cases, var_names, constants=constants,
+            resources=resources, **settings,
+        )  # fmt: skip
     return _label_run(
         fn, to_cases(cases, fn_args, constants), var_names, var_dims, var_coords,
         constants, resources, attrs, parse, settings,

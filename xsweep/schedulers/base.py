@@ -73,9 +73,21 @@ class Scheduler(ABC):
             out.append(line if line.startswith("#") else f"{self.directive} {line}")
         return out
 
+    def requeue_lines(self, opts: JobOptions) -> list[str]:
+        """Directives asking for the warning signal and allowing a requeue."""
+        raise SchedulerError(
+            f"requeue=True is not supported for {self.name}: use slurm, sge, "
+            "pbs or lsf, or resubmit the missing batches (grow_cluster again)"
+        )
+
+    def requeue_command(self) -> str:
+        """Shell line by which a task requeues itself (after its grower exited
+        75: stopped early with batches left)."""
+        raise NotImplementedError
+
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
-        """Log file path pattern (scheduler placeholders), in ``opts.output_dir``."""
-        return str(Path(opts.output_dir or ".") / f"{opts.name}.log")
+        """Log file path pattern (scheduler placeholders), in ``opts.logs()``."""
+        return str(opts.logs() / f"{opts.name}.log")
 
     # ----------------------------------------------------------- submission
     @abstractmethod

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..atomic import write_bytes
+from ..crop.layout import CropLayout
 from ..errors import SchedulerError
 from .base import Scheduler
 from .htcondor import HTCondor
@@ -110,8 +111,18 @@ def prepare_script(
         )
     options.setdefault("name", _default_name(location))
     opts = parse_options(**options)
-    if opts.output_dir is None:
-        opts = dataclasses.replace(opts, output_dir=str(location / CLUSTER_DIR))
+    if opts.output_dir is None:  # scripts in cluster/, logs in logs/
+        opts = dataclasses.replace(
+            opts,
+            output_dir=str(location / CLUSTER_DIR),
+            log_dir=opts.log_dir or str(CropLayout(location).logs_dir),
+        )
+    try:  # the scheduler cannot write a log into a missing directory
+        opts.logs().mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SchedulerError(
+            f"cannot create the log directory {opts.logs()}: {e}"
+        ) from None
     backend = get_scheduler(
         scheduler, max_array_size=max_array_size, pbs_flavor=opts.pbs_flavor
     )

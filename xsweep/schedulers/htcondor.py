@@ -70,7 +70,7 @@ class HTCondor(Scheduler):
             desc.append(f"max_materialize = {opts.max_running}")
         log = self.log_name(opts, plan)
         desc += [f"output = {log}", f"error = {log[:-4]}.err"]
-        desc.append(f"log = {Path(opts.output_dir or '.') / opts.name}.$(Cluster).log")
+        desc.append(f"log = {opts.logs() / opts.name}.$(Cluster).log")
         desc += [line.lstrip("#").strip() for line in opts.header_lines]
         desc.append(f"queue {plan.num_tasks if plan.mode == 'array' else 1}")
         return [f"{BEGIN} (written to <script>.sub on submit):"] + [
@@ -79,7 +79,7 @@ class HTCondor(Scheduler):
 
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         name = f"{opts.name}.$(Cluster).$(Process).out"
-        return str(Path(opts.output_dir or ".") / name)
+        return str(opts.logs() / name)
 
     def direct_ok(self, batch_ids: Sequence[int]) -> bool:
         return False  # $(Process) always runs 0..N-1

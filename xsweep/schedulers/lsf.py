@@ -56,9 +56,19 @@ class LSF(Scheduler):
             lines.append(f"{d} -P {opts.account}")
         return lines + self.extra_lines(opts)
 
+    def requeue_lines(self, opts: JobOptions) -> list[str]:
+        # -wa/-wt: the warning action and how long before the limit (minutes);
+        # -Q: a task exiting 75 (stopped early, batches left) is requeued
+        minutes = max(1, opts.warning_time // 60)
+        d = self.directive
+        return [f"{d} -wa USR2", f"{d} -wt {minutes}", f'{d} -Q "75"']
+
+    def requeue_command(self) -> str:
+        return "exit 75  # LSF requeues it (-Q 75)"
+
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "%J.%I.out" if plan.mode == "array" else "%J.out"
-        return str(Path(opts.output_dir or ".") / f"{opts.name}-{pattern}")
+        return str(opts.logs() / f"{opts.name}-{pattern}")
 
     def submit_command(self, script: Path) -> tuple[list[str], str | None]:
         return ["bsub"], script.read_text()

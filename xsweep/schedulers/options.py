@@ -18,6 +18,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from ..errors import SchedulerError
@@ -69,7 +70,11 @@ class JobOptions:
     python_setup : str
         Python code run in the task before growing.
     output_dir : str or None
-        Directory for the scheduler's log files and the script.
+        Directory for the script (and the scheduler's log files, unless
+        ``log_dir`` is set).
+    log_dir : str or None
+        Directory for the scheduler's log files (a crop's ``logs/`` when
+        ``output_dir`` is not given).
     launcher : str
         Command put before Python, e.g. ``mpiexec -n 4``.
     python : str
@@ -78,6 +83,12 @@ class JobOptions:
         Grid Engine parallel environment used for ``cpus > 1``.
     pbs_flavor : {'pro', 'torque'}
         Which PBS dialect to write.
+    requeue : bool
+        Ask for the scheduler's warning signal ``warning_time`` seconds before
+        the time limit; a task stopped by it (or by its deadline) with batches
+        left requeues itself (see :func:`xsweep.schedulers.script.requeue_body`).
+    warning_time : int
+        Seconds between the warning signal and the time limit (default 120).
     """
 
     name: str = "xsweep"
@@ -96,10 +107,17 @@ class JobOptions:
     shell_setup: tuple[str, ...] = ()
     python_setup: str = ""
     output_dir: str | None = None
+    log_dir: str | None = None
     launcher: str = ""
     python: str = field(default_factory=lambda: sys.executable)
     pe: str = "smp"
     pbs_flavor: str = "pro"
+    requeue: bool = False
+    warning_time: int = 120
+
+    def logs(self) -> Path:
+        """Where the scheduler writes the tasks' output."""
+        return Path(self.log_dir or self.output_dir or ".")
 
 
 #: keyword arguments accepted by :func:`parse_options` (besides JobOptions fields)
@@ -199,6 +217,16 @@ def parse_options(**options: Any) -> JobOptions:
     if flavor not in ("pro", "torque"):
         raise SchedulerError(f"pbs_flavor must be 'pro' or 'torque', not {flavor!r}")
     out["pbs_flavor"] = flavor
+    requeue = opts.pop("requeue", False)
+    if not isinstance(requeue, bool):
+        raise SchedulerError(f"requeue must be True or False, not {requeue!r}")
+    out["requeue"] = requeue
+    if "warning_time" in opts:  # seconds, or 'H:M:S'
+        lead = opts.pop("warning_time")
+        if isinstance(lead, int) and not isinstance(lead, bool):
+            out["warning_time"] = _positive_int(lead, "warning_time")
+        else:
+            out["warning_time"] = parse_time(lead, "warning_time")
     out["header_lines"] = _lines(opts.pop("header_lines", ()), "header_lines")
     out["shell_setup"] = _lines(opts.pop("shell_setup", ()), "shell_setup")
     if "conda_env" in opts:  # xyzpy's option: activate a conda environment first
@@ -206,8 +234,9 @@ def parse_options(**options: Any) -> JobOptions:
         activate = f'eval "$(conda shell.bash hook)" && conda activate {env}'
         out["shell_setup"] = (activate, *out["shell_setup"])
     out["python_setup"] = _python_code(opts.pop("python_setup", ""))
-    if "output_dir" in opts:
-        out["output_dir"] = str(opts.pop("output_dir"))
+    for key in ("output_dir", "log_dir"):
+        if key in opts:
+            out[key] = str(opts.pop(key))
     launcher = _launcher(opts.pop("launcher", ""))
     words = shlex.split(launcher)
     if words and _PYTHON_RE.match(words[-1].rsplit("/", 1)[-1]):

@@ -72,8 +72,16 @@ class PBS(Scheduler):
             lines.append(f"{d} -A {opts.account}")
         return lines + self.extra_lines(opts)
 
+    def requeue_lines(self, opts: JobOptions) -> list[str]:
+        # PBS sends SIGTERM (then SIGKILL) at the limit: no warning signal;
+        # the grower's deadline (PBS_WALLTIME) stops it in time
+        return [f"{self.directive} -r y"]
+
+    def requeue_command(self) -> str:
+        return 'qrerun "$PBS_JOBID"'
+
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
-        out = Path(opts.output_dir or ".")
+        out = opts.logs()
         if plan.mode == "array" and opts.pbs_flavor == "pro":
             return str(out / f"{opts.name}.^array_index^.out")
         return f"{out}/"  # a directory: PBS names the files itself

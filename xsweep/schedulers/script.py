@@ -40,10 +40,36 @@ XSWEEP_PY
 )
 
 # exit code: 0 grown (or nothing left), 1 some combos failed, 2 bad crop or batch,
-# 3 crop not sown or reaped, 4 the file system failed
-$launcher"$$XSWEEP_PYTHON" -c "$$XSWEEP_CODE" "$$XSWEEP_CROP" $$XSWEEP_BATCHES
-"""
+# 3 crop not sown or reaped, 4 the file system failed, 75 stopped early (deadline)
+$run"""
 )
+
+RUN = """XSWEEP_RC=0
+$launcher"$$XSWEEP_PYTHON" -c "$$XSWEEP_CODE" "$$XSWEEP_CROP" $$XSWEEP_BATCHES \\
+    || XSWEEP_RC=$$?
+echo "xsweep task: grower exit code $$XSWEEP_RC"  # read by xsweep status
+exit "$$XSWEEP_RC"
+"""
+
+REQUEUE = """# 75: stopped early with batches left (the warning signal, or its end
+# near): the batch being grown was finished or released; requeue this task.
+# The grower runs in the background so that this shell can pass the warning
+# signal (SIGUSR2) and SIGTERM on to it.
+$launcher"$$XSWEEP_PYTHON" -c "$$XSWEEP_CODE" "$$XSWEEP_CROP" $$XSWEEP_BATCHES &
+XSWEEP_PID=$$!
+trap 'kill -USR2 $$XSWEEP_PID 2>/dev/null || true' USR2
+trap 'kill -TERM $$XSWEEP_PID 2>/dev/null || true' TERM
+while kill -0 "$$XSWEEP_PID" 2>/dev/null; do
+    wait "$$XSWEEP_PID" || true  # returns early when a signal arrives
+done
+wait "$$XSWEEP_PID" && XSWEEP_RC=0 || XSWEEP_RC=$$?
+echo "xsweep task: grower exit code $$XSWEEP_RC"  # read by xsweep status
+if [ "$$XSWEEP_RC" = 75 ]; then
+    echo "xsweep task: stopped early with batches left: requeueing"
+    $requeue
+fi
+exit "$$XSWEEP_RC"
+"""
 
 DIRECT = """\
 # one batch per array task: the array index is the batch id
@@ -98,8 +124,16 @@ def render_script(
     )
     launcher = f"{opts.launcher} " if opts.launcher else ""
     python_setup = opts.python_setup or "# (no python_setup)"
+    header = backend.header(opts, plan)
+    if opts.requeue:
+        header += backend.requeue_lines(opts)
+        run = string.Template(REQUEUE).substitute(
+            launcher=launcher, requeue=backend.requeue_command()
+        )
+    else:
+        run = string.Template(RUN).substitute(launcher=launcher)
     return SCRIPT.substitute(
-        header="\n".join(backend.header(opts, plan)),
+        header="\n".join(header),
         version=__version__,
         scheduler=backend.name,
         date=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -111,7 +145,7 @@ def render_script(
         crop_q=shlex.quote(crop_location),
         python_q=shlex.quote(opts.python),
         python_setup=python_setup,
-        launcher=launcher,
+        run=run,
     )
 
 

@@ -67,9 +67,17 @@ class GridEngine(Scheduler):
             lines.append(f"{d} -P {opts.account}")
         return lines + self.extra_lines(opts)
 
+    def requeue_lines(self, opts: JobOptions) -> list[str]:
+        # -notify: SIGUSR2 before the kill (the queue's notify time ahead);
+        # -r y: rerunnable; a task exiting 99 is put back in the queue
+        return [f"{self.directive} -notify", f"{self.directive} -r y"]
+
+    def requeue_command(self) -> str:
+        return "exit 99  # Grid Engine: run this task again"
+
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "$JOB_NAME-$JOB_ID" + (".$TASK_ID" if plan.mode == "array" else "")
-        return str(Path(opts.output_dir or ".") / f"{pattern}.out")
+        return str(opts.logs() / f"{pattern}.out")
 
     def direct_ok(self, batch_ids: Sequence[int]) -> bool:
         return as_range(batch_ids) is not None

@@ -57,9 +57,22 @@ class Slurm(Scheduler):
             lines.append(f"{d} --account={opts.account}")
         return lines + self.extra_lines(opts)
 
+    def requeue_lines(self, opts: JobOptions) -> list[str]:
+        d = self.directive
+        # B: the signal goes to the batch shell, which passes it on to Python;
+        # append: a requeued task adds to its log instead of replacing it
+        return [
+            f"{d} --signal=B:USR2@{opts.warning_time}",
+            f"{d} --requeue",
+            f"{d} --open-mode=append",
+        ]
+
+    def requeue_command(self) -> str:
+        return 'scontrol requeue "$SLURM_JOB_ID"'
+
     def log_name(self, opts: JobOptions, plan: TaskPlan) -> str:
         pattern = "%x-%A_%a.out" if plan.mode == "array" else "%x-%j.out"
-        return str(Path(opts.output_dir or ".") / pattern)
+        return str(opts.logs() / pattern)
 
     def max_index(self) -> int | None:
         if self._max_array_size is None:

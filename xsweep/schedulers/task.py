@@ -40,7 +40,9 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
         2 for a bad crop directory, batch id or MPI environment, 3 when the
         crop is not sown or was reaped (nothing to do, as ``xsweep grow``),
         4 when the file system failed (the crop directory vanished, a
-        networked file system went away), 143 when terminated by SIGTERM (a
+        networked file system went away), 75 when it stopped early with
+        batches left (the allocation's end, or SIGUSR2: the scheduler's
+        warning signal), 143 when terminated by SIGTERM (a
         time limit: claims are released first).
     """
     try:
@@ -53,6 +55,7 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
     except ValueError:
         return _error(f"{tag}batch ids must be whole numbers, got {list(batch_args)}")
     from ..crop.crop import Crop, CropLayout
+    from ..crop.deadline import EXIT_STOPPED, stop_on_warning
     from ..crop.sigterm import released_on_sigterm
 
     path = Path(crop_dir).absolute()
@@ -67,7 +70,7 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
                 "up): nothing for this task to grow",
                 EXIT_NOTHING,
             )
-        with released_on_sigterm():
+        with released_on_sigterm(), stop_on_warning():
             if ids:
                 mine = mpi.share(ids, world)
                 report = crop.grow(mine) if mine else None
@@ -96,6 +99,11 @@ def run_task(crop_dir: str, batch_args: Sequence[str] = ()) -> int:
         f"{report.failed_combos} failed combo(s)",
         flush=True,
     )
+    if report.stopped:
+        missing = set(crop.missing_results())
+        if missing & set(mine) if ids else missing:
+            print(f"{tag}xsweep task: stopped early: {report.stopped}", flush=True)
+            return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
 
