@@ -199,3 +199,17 @@ def test_equal_values_of_another_type_are_other_combos(tmp_path):
     assert (floats.kept, floats.to_compute, floats.dropped) == (0, 3, 3)
     crop.grow()
     assert list(crop.reap()) == [0.5, 1.0, 1.5]
+
+
+def test_a_crop_sown_by_an_earlier_xsweep_grows_and_sows_again(tmp_path):
+    log = tmp_path / "log"
+    crop = runner(log).Crop(name="older", parent_dir=tmp_path)
+    crop.sow_combos(FIRST, verbosity=0)
+    sow = crop._read_sow()
+    for name in ("kept", "num_kept", "fn_parts", "code_history"):  # not there yet
+        del sow.__dict__[name]
+    records.write(crop.layout.sow_file, "sow", sow)
+    assert crop.grow().grown  # a grower of this version reads it
+    assert crop.sow_combos({"x": [1, 2, 3, 4], "y": [5, 7]}, verbosity=0).kept == 6
+    crop.grow()
+    assert crop.reap()["z"].values.tolist()[-1] == [45, 47]

@@ -38,10 +38,20 @@ def expected_shapes(labels: dict[str, Any]) -> dict[str, tuple | None] | None:
         these = dims.get(name, ())
         these = (these,) if isinstance(these, str) else tuple(these)
         try:
-            out[name] = tuple(len(coords[d]) for d in these)
-        except (KeyError, TypeError):
+            out[name] = tuple(
+                len(coords[d]) if d in coords else None for d in these
+            )  # None: a dimension sized by the results
+        except TypeError:
             out[name] = None
     return out
+
+
+def _fits(shape: tuple, want: tuple | None) -> bool:
+    """Whether ``shape`` is ``want`` (None entries: any size)."""
+    return want is None or (
+        len(shape) == len(want)
+        and all(w is None or s == w for s, w in zip(shape, want, strict=True))
+    )
 
 
 def _fast_ok(block: Any, shapes: dict[str, tuple | None]) -> bool:
@@ -51,12 +61,10 @@ def _fast_ok(block: Any, shapes: dict[str, tuple | None]) -> bool:
     wanted = list(shapes.values())
     if len(wanted) == 1 and block.kind in ("scalar", "array"):
         column = block.columns[0]
-        return column.dtype.kind != "O" and (
-            wanted[0] is None or column.shape[1:] == wanted[0]
-        )
+        return column.dtype.kind != "O" and _fits(column.shape[1:], wanted[0])
     if len(wanted) > 1 and block.kind == "tuple" and len(block.columns) == len(wanted):
         return all(
-            c.dtype.kind != "O" and (s is None or c.shape[1:] == s)
+            c.dtype.kind != "O" and _fits(c.shape[1:], s)
             for c, s in zip(block.columns, wanted, strict=True)
         )
     return False
@@ -95,8 +103,12 @@ def _problem(value: Any, shapes: dict[str, tuple | None]) -> str | None:
                 "a dataset cannot store as numbers or strings (a ragged or mixed "
                 "array, or an object)"
             )
-        if want is not None and array.shape != want:
-            how = "a scalar" if not want else f"shape {want} (from var_dims)"
+        if not _fits(array.shape, want):
+            how = (
+                "a scalar"
+                if not want
+                else f"shape {want} (from var_dims and var_coords; None: any size)"
+            )
             return f"output {name!r} has shape {array.shape}, but {how} is expected" + (
                 "; give var_dims and var_coords for array outputs" if not want else ""
             )
@@ -125,7 +137,7 @@ def check_blocks(blocks: list, combos: Any, shapes: dict | None) -> list:
             out.append(block)
             continue
         labelled_ok = shapes is None or _fast_ok(block, shapes)
-        objects = any(np.asarray(c).dtype.kind == "O" for c in block.columns)
+        objects = any(c.dtype.kind == "O" for c in block.columns)
         if labelled_ok and not objects:
             out.append(block)
             continue

@@ -154,6 +154,11 @@ class SowRecord:
     code_history: list = field(default_factory=list)
     code: dict | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        # a record written before these fields existed reads with their defaults
+        defaults = {"kept": None, "num_kept": 0, "fn_parts": {}, "code_history": []}
+        self.__dict__.update({**defaults, **state})
+
     @property
     def num_batches(self) -> int:
         return len(self.bounds) - 1
