@@ -6,6 +6,7 @@ Turned here into one :class:`~xsweep.crop.supervised.Supervision` per worker
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,8 @@ DOC = """supervise : bool, optional
             (default): a combo that kills its process (segfault, out of
             memory, ``os._exit``) is recorded as a failure of that combo and
             growing goes on. ``False`` runs it here (a crash then kills this
-            process; local workers are then a plain process pool).
+            process; local workers are then a plain process pool). Where
+            there is no ``os.fork`` (Windows), the function runs here.
         subprocess : bool, optional
             A fresh process for every batch: memory the function leaks is
             returned after each batch.
@@ -68,6 +70,8 @@ def supervisions(
         Options that need a supervised child with ``supervise=False``, or
         placements that do not fit (see :func:`~xsweep.crop.placement.placements`).
     """
+    if supervise and not hasattr(os, "fork"):  # Windows: no fork, run here
+        supervise = False
     if not supervise:
         asked = [
             name
@@ -83,7 +87,8 @@ def supervisions(
         if asked:
             raise ValueError(
                 f"{', '.join(asked)} need(s) the function to run in a supervised "
-                "child process: drop supervise=False"
+                "child process: drop supervise=False (and use a system with "
+                "os.fork: Linux, macOS)"
             )
         return [None] * (num_workers or 1)
     n, places = placements(
