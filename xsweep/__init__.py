@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "RayGPUExecutor": "xsweep.engine.ray_executor",
     # looking at results
     "plot": "xsweep.plot",
-    "provenance": "xsweep.provenance_record",
+    "provenance": "xsweep.manage",
     # saving and loading by hand (xyzpy's names)
     "save_ds": "xsweep.manage",
     "load_ds": "xsweep.manage",

@@ -4,7 +4,8 @@
 datasets and ``save_df`` / ``load_df`` for DataFrames take xyzpy's arguments.
 Datasets go through :mod:`xsweep.netcdf`: written atomically, complex numbers
 and any attributes kept, and the provenance record
-(:func:`xsweep.provenance`) saved in the file and restored on load.
+(:func:`xsweep.provenance`, defined here) saved in the file and restored on
+load.
 
 As in xyzpy, a dataset file name without a known extension gets the engine's
 (``.h5`` for ``"h5netcdf"``, ``.nc`` for ``"netcdf4"``, ``.dmp`` for
@@ -13,11 +14,12 @@ As in xyzpy, a dataset file name without a known extension gets the engine's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import netcdf
+from . import netcdf, provenance_record
 from .atomic import atomic_open
 from .file_engines import check_engine
 
@@ -29,6 +31,7 @@ __all__ = [
     "load_df",
     "load_ds",
     "load_merge_ds",
+    "provenance",
     "save_df",
     "save_ds",
     "save_merge_ds",
@@ -195,3 +198,35 @@ def load_df(
     if engine == "csv":
         return pd.read_csv(name, **kwargs)
     raise ValueError(f"load_df engine must be 'pickle', 'csv' or 'hdf', not {engine!r}")
+
+
+def provenance(obj: Any) -> dict[str, Any]:
+    """What produced a result: the provenance record of ``obj``.
+
+    Parameters
+    ----------
+    obj : xarray.Dataset, xarray.DataArray, pandas.DataFrame, str or os.PathLike
+        A result returned by xsweep (a Runner, Harvester, Sampler, crop reap,
+        or :func:`xsweep.load_ds`), or the path of a netCDF file saved by
+        xsweep. A file opened with plain ``xarray.open_dataset`` works too.
+
+    Returns
+    -------
+    dict
+        A copy of the record (empty when nothing is recorded). Keys:
+        ``xsweep_version``, ``xsweep_function``, ``xsweep_run_start``,
+        ``xsweep_run_end``, ``xsweep_constants`` (names of the constants
+        saved as attributes); a reaped crop adds ``crop_*`` keys (hosts,
+        processes, scheduler jobs, function fingerprint, batches); a
+        Harvester's file adds ``runs``, the records of every run merged into
+        it, oldest first.
+
+    Examples
+    --------
+    >>> ds = runner.run_combos(combos)  # doctest: +SKIP
+    >>> xsweep.provenance(ds)["xsweep_function"]  # doctest: +SKIP
+    '__main__.decay'
+    """
+    if isinstance(obj, (str, os.PathLike)):
+        obj = netcdf.load_dataset(Path(obj))
+    return provenance_record.record_of(obj)

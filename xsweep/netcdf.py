@@ -296,7 +296,7 @@ def merge_datasets(
     attrs.pop(FAILURES_ATTR, None)
     merged.attrs = attrs
     record = provenance_record.merged(
-        provenance_record.provenance(old), provenance_record.provenance(new)
+        provenance_record.record_of(old), provenance_record.record_of(new)
     )
     provenance_record.set_provenance(merged, record)
     failures = _prune_failures(merged, failures)
@@ -340,7 +340,7 @@ def check_no_conflicts(old: xr.Dataset, new: xr.Dataset, where: str = "") -> Non
 
 
 def _constant_names(ds: xr.Dataset) -> list[str]:
-    names = provenance_record.provenance(ds).get(CONSTANTS_ATTR)
+    names = provenance_record.record_of(ds).get(CONSTANTS_ATTR)
     if names is None:  # a file written before provenance left ds.attrs
         names = ds.attrs.get(CONSTANTS_ATTR) or "[]"
     return list(json.loads(names) if isinstance(names, str) else names)

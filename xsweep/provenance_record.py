@@ -14,17 +14,16 @@ one plain JSON-able dict, the *provenance record*:
 - in a netCDF file written by xsweep: the attribute ``xsweep_provenance``
   (JSON), moved back into ``encoding`` when xsweep loads the file.
 
-Read it with :func:`provenance`.
+Read it with :func:`xsweep.provenance` (:mod:`xsweep.manage`: it also reads a
+saved file); the writers and mergers of files use :func:`record_of`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-__all__ = ["PROVENANCE_KEY", "provenance", "set_provenance"]
+__all__ = ["PROVENANCE_KEY", "record_of", "set_provenance"]
 
 #: the key of the record in ``encoding`` / ``attrs`` / the file's attributes
 PROVENANCE_KEY = "xsweep_provenance"
@@ -41,37 +40,12 @@ def _as_record(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def provenance(obj: Any) -> dict[str, Any]:
-    """What produced a result: the provenance record of ``obj``.
+def record_of(obj: Any) -> dict[str, Any]:
+    """The provenance record of a result in memory (a copy; empty when none).
 
-    Parameters
-    ----------
-    obj : xarray.Dataset, xarray.DataArray, pandas.DataFrame, str or os.PathLike
-        A result returned by xsweep (a Runner, Harvester, Sampler, crop reap,
-        or :func:`xsweep.load_ds`), or the path of a netCDF file saved by
-        xsweep. A file opened with plain ``xarray.open_dataset`` works too.
-
-    Returns
-    -------
-    dict
-        A copy of the record (empty when nothing is recorded). Keys:
-        ``xsweep_version``, ``xsweep_function``, ``xsweep_run_start``,
-        ``xsweep_run_end``, ``xsweep_constants`` (names of the constants
-        saved as attributes); a reaped crop adds ``crop_*`` keys (hosts,
-        processes, scheduler jobs, function fingerprint, batches); a
-        Harvester's file adds ``runs``, the records of every run merged into
-        it, oldest first.
-
-    Examples
-    --------
-    >>> ds = runner.run_combos(combos)  # doctest: +SKIP
-    >>> xsweep.provenance(ds)["xsweep_function"]  # doctest: +SKIP
-    '__main__.decay'
+    :func:`xsweep.provenance` (in :mod:`xsweep.manage`) is the public reader:
+    it also takes the path of a saved file.
     """
-    if isinstance(obj, (str, os.PathLike)):
-        from .netcdf import load_dataset
-
-        obj = load_dataset(Path(obj))
     encoding = getattr(obj, "encoding", None)
     if isinstance(encoding, dict) and PROVENANCE_KEY in encoding:
         return json.loads(json.dumps(encoding[PROVENANCE_KEY], default=str))

@@ -100,8 +100,14 @@ def test_claims_split_work_between_processes(tmp_path):
     from _functions import ROOT
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env) for _ in range(3)]
-    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    ended = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in ended]
     assert crop.missing_results() == ()
     assert sorted(calls(log)) == sorted(f"{x},{y}" for x in range(20) for y in (0, 1))
 

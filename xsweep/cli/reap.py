@@ -131,9 +131,9 @@ def _reaps_rows(crop: Any) -> bool:
 
 def _incomplete(result: Any, before: Any) -> bool:
     """Whether the reaped result has failed or missing combos."""
-    from ..provenance_record import provenance
+    from ..provenance_record import record_of
 
-    attrs = provenance(result) if hasattr(result, "attrs") else None
+    attrs = record_of(result) if hasattr(result, "attrs") else None
     if attrs and "crop_missing_batches" in attrs:
         return bool(attrs["crop_missing_batches"] or attrs["crop_failed_combos"])
     return bool(before.sown and (before.failed_combos or before.pending))

@@ -294,7 +294,7 @@ class _Sweep:
         try:
             tasks = dispatch.run(chunks, 2 * workers, helper, keep_helping)
             for block, exc, span in tasks:
-                if dispatch.answered and help_start:
+                if dispatch.answered:  # (only the local pool is noted)
                     note_pool_answered(executor)
                 if block is None:
                     block = self._lost(span, exc, mode)

@@ -301,7 +301,7 @@ class Harvester(CropMaker):
         Parameters are as for :meth:`harvest_combos`; ``cases`` and
         ``fn_args`` as for :meth:`Runner.run_cases`.
         """
-        from .runner import to_cases
+        from .running import to_cases
 
         skip_existing = runner_settings.pop("missing_only", skip_existing)  # xyzpy
         parsed = to_cases(

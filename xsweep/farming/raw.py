@@ -19,7 +19,7 @@ import numpy as np
 from .. import labelling
 from ..combos import Cases, parse_combos
 from . import labels
-from .functions import _engine_run, to_cases
+from .running import _engine_run, to_cases
 
 if TYPE_CHECKING:
     import pandas as pd

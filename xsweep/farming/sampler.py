@@ -23,7 +23,7 @@ from ..errors import FileFormatError, InvalidCombosError
 from ..netcdf import _merge_lock
 from .cropping import CropMaker
 from .files import delete_file
-from .functions import _engine_run
+from .running import _engine_run
 from .sampler_rows import _append, _merge_sowing
 
 if TYPE_CHECKING:

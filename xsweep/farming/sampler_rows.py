@@ -123,7 +123,7 @@ def _merged_attrs(old: pd.DataFrame, new: pd.DataFrame) -> dict:
     """The attrs of both; their provenance records kept as runs of one."""
     attrs = {**old.attrs, **new.attrs}
     record = provenance_record.merged(
-        provenance_record.provenance(old), provenance_record.provenance(new)
+        provenance_record.record_of(old), provenance_record.record_of(new)
     )
     if record:
         attrs[provenance_record.PROVENANCE_KEY] = record
