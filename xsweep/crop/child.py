@@ -13,6 +13,7 @@ import os
 import pickle
 import signal
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -97,19 +98,22 @@ def run_child(
             batches = recv(rfd)
             if batches is EOF:
                 break
-            for runs in batches:  # one answer per batch, as soon as it is done
-                before = resource_usage()
-                try:
-                    reply: tuple = ("ok", [run(start, stop) for start, stop in runs])
-                except BaseException as exc:
-                    reply = ("error", _portable(exc))
-                after = resource_usage()  # what it cost: cpu seconds, peak memory
-                reply += ((after[0] - before[0], after[1]),)
-                try:
-                    data = dumps(reply)
-                except Exception as exc:
-                    data = dumps(("unpicklable", f"{type(exc).__name__}: {exc}"))
-                send_bytes(wfd, data)
+            done = []  # one answer for the request: each batch's blocks,
+            try:  # end time and cost (cpu seconds, peak memory)
+                for runs in batches:
+                    before = resource_usage()
+                    blocks = [run(start, stop) for start, stop in runs]
+                    after = resource_usage()
+                    cost = (after[0] - before[0], after[1])
+                    done.append((blocks, time.time(), cost))
+                reply: tuple = ("ok", done)
+            except BaseException as exc:
+                reply = ("error", _portable(exc))
+            try:
+                data = dumps(reply)
+            except Exception as exc:
+                data = dumps(("unpicklable", f"{type(exc).__name__}: {exc}"))
+            send_bytes(wfd, data)
     except BaseException:
         code = SETUP_FAILED
     finally:

@@ -207,7 +207,17 @@ class Supervisor:
         t0 = time.monotonic()
         if not self._request([runs]):
             return self._buried(t0, None)
-        return self._answer(t0, limit)
+        got = self._answer(t0, limit)
+        if isinstance(got, Death):
+            return got
+        blocks, _, cost = got[0]
+        self._account(cost)
+        return blocks
+
+    def _account(self, cost: tuple[float, int | None]) -> None:
+        """Add what the child used for a batch: (cpu seconds, peak bytes)."""
+        self._acc_cpu += cost[0]
+        self._acc_peak = max(self._acc_peak, cost[1] or 0)
 
     def _request(self, batches: list[list[tuple[int, int]]]) -> bool:
         """Send the runs of ``batches`` (answered one by one); False if dead."""
@@ -233,9 +243,6 @@ class Supervisor:
         if reply is EOF:
             return self._buried(t0, None)
         kind, value = reply[:2]
-        if len(reply) > 2:  # what the child used for it: (cpu seconds, peak)
-            self._acc_cpu += reply[2][0]
-            self._acc_peak = max(self._acc_peak, reply[2][1] or 0)
         if kind == "unpicklable":
             raise NotPicklableError(
                 f"cannot save the result of {self._what} ({value}); every combo "
@@ -271,13 +278,15 @@ class Supervisor:
     ) -> list[tuple[list[Block], list[Death], float]]:
         """Blocks, deaths and end time of each batch ``(runs, what)``, in one request.
 
-        The child answers batch after batch, so a death is the first
-        unanswered batch's; the batches after it go to a new child.
+        The child answers the whole request at once; if it dies meanwhile,
+        the request's batches are sent again one per request, so that the
+        death is attributed to its batch (the others are computed again).
         """
         out = _Answers(self)
         self.usages = []
         self._acc_cpu, self._acc_peak = 0.0, 0
         todo = [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
+        solo = 0  # how many of the next batches to send one per request
         try:
             while todo:
                 if self.options.combo_time_limit is not None:  # combo by combo
@@ -286,28 +295,28 @@ class Supervisor:
                     if self.options.fresh:
                         self.close()
                     continue
-                if self.options.fresh:  # one batch per process
-                    sent, todo = todo[:1], todo[1:]
+                if self.options.fresh or solo:  # one batch per request
+                    sent, todo, solo = todo[:1], todo[1:], max(0, solo - 1)
                 else:
                     sent, todo = todo, []
+                self._what = " and ".join(what for _, what in sent)
                 t0 = time.monotonic()
                 alive = self._request([runs for runs, _ in sent])
-                for n, (runs, what) in enumerate(sent):
-                    self._what = what
-                    got = self._answer(t0, None) if alive else self._buried(t0, None)
-                    if not isinstance(got, Death):
-                        out.append((got, [], time.time()))
-                        t0 = time.monotonic()
-                        continue
-                    alive = False
+                got = self._answer(t0, None) if alive else self._buried(t0, None)
+                if not isinstance(got, Death):
+                    for blocks, end, cost in got:
+                        self._account(cost)
+                        out.append((blocks, [], end))
+                elif len(sent) > 1:  # which batch died? each again, alone
+                    todo, solo = sent + todo, len(sent)
+                else:
+                    runs, self._what = sent[0]
                     if sum(b - a for a, b in runs) == 1:
                         out.append(
                             ([self._failed(runs[0][0], got)], [got], time.time())
                         )
                     else:
                         out.append((*self._one_by_one(runs, [got]), time.time()))
-                    todo = sent[n + 1 :] + todo
-                    break
                 if self.options.fresh:
                     self.close()
         except BaseException:
