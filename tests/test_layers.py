@@ -1,7 +1,9 @@
-"""The package's layers import only downward (docs/architecture.rst).
+"""The package's layers import only downward, and no module imports itself
+back through others (docs/architecture.rst).
 
 Every ``import`` statement is checked, lazy ones inside functions included, so
-an upward import cannot hide behind a function body.
+an upward import or a cycle cannot hide behind a function body. Imports under
+``if TYPE_CHECKING:`` (type hints only, never run) do not count as cycles.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ LAYERS = {
     "atomic": 0,
     "combos": 1,
     "combos_mixed": 1,
+    "labels": 1,
     "engine": 2,
     "labelling": 3,
     "netcdf": 3,
@@ -43,9 +46,6 @@ ALLOWED_UPWARD = {
     # Crop.gen_cluster_script / Crop.grow_cluster are xyzpy's API on the Crop;
     # they hand the crop to the scheduler layer.
     ("crop", "schedulers"),
-    # Crop.reap_combos_to_ds is xyzpy's API on the Crop: it labels the reaped
-    # results with a Runner built from the labels it is given.
-    ("crop", "farming"),
 }
 
 
@@ -97,3 +97,110 @@ def test_layers_import_only_downward():
             if LAYERS[other] > LAYERS[own] and (own, other) not in ALLOWED_UPWARD:
                 upward.append(f"{rel} imports {module} (layer {own} -> {other})")
     assert not upward, "upward imports:\n" + "\n".join(upward)
+
+
+# ------------------------------------------------------------------ cycles
+def _module_name(path: Path) -> str:
+    parts = ["xsweep", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of the nodes under ``if TYPE_CHECKING:`` (never run)."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skip
+
+
+def _import_graph() -> dict[str, dict[str, int]]:
+    """module -> {xsweep module it imports: line of the first such import}.
+
+    ``from package import name`` goes to ``package.name`` when that is a
+    module, else to the package (its ``__init__``).
+    """
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, dict[str, int]] = {}
+    for module, path in paths.items():
+        is_package = path.name == "__init__.py"
+        here = module.split(".") if is_package else module.split(".")[:-1]
+        tree = ast.parse(path.read_text())
+        skip = _type_checking_only(tree)
+        edges: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    top = here[: len(here) - (node.level - 1)]
+                    base = ".".join(top + ([node.module] if node.module else []))
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    targets.append(sub if sub in paths else base)
+            for target in targets:
+                if target in paths and target != module:
+                    edges.setdefault(target, node.lineno)
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_imports_itself_back():
+    graph = _import_graph()
+    report = []
+    for group in _cycles(graph):
+        report.append("cycle: " + ", ".join(group))
+        report += [
+            f"    {a} imports {b} (line {graph[a][b]})"
+            for a in group
+            for b in sorted(graph[a])
+            if b in group
+        ]
+    assert not report, "import cycles:\n" + "\n".join(report)
+
+
+def test_the_cycle_check_sees_lazy_imports_and_skips_type_hints():
+    graph = _import_graph()
+    # a lazy import inside a function body is an edge
+    assert "xsweep.crop.crop" in graph["xsweep.farming.cropping"]
+    # an import under TYPE_CHECKING is not (the Sampler names Runner in hints)
+    assert "xsweep.farming.runner" not in graph["xsweep.farming.sampler"]
+    assert _cycles({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}) == [
+        ["a", "b", "c"]
+    ]

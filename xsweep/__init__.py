@@ -37,9 +37,9 @@ _EXPORTS: dict[str, str] = {
     "Sampler": "xsweep.farming.sampler",
     # persisted sweeps
     "Crop": "xsweep.crop.crop",
-    "grow": "xsweep.crop.crop",
-    "load_crops": "xsweep.crop.crop",
-    "parse_crop_details": "xsweep.crop.crop",
+    "grow": "xsweep.crop.entry",
+    "load_crops": "xsweep.crop.entry",
+    "parse_crop_details": "xsweep.crop.xyzpy_methods",
     # engines (Ray is imported only when one is made)
     "RayExecutor": "xsweep.engine.ray_executor",
     "RayGPUExecutor": "xsweep.engine.ray_executor",

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import xsweep as xyz
-from xsweep.farming.labels import parse_var_dims
+from xsweep.labels import parse_var_dims
 
 
 def two_arrays(a, b):

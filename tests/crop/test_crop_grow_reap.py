@@ -7,7 +7,8 @@ import pytest
 from _functions import add, calls, logged_add, run_python
 
 import xsweep
-from xsweep.crop.crop import Crop, load_crops
+from xsweep.crop.crop import Crop
+from xsweep.crop.entry import load_crops
 from xsweep.errors import CropError
 
 COMBOS = {"x": [0, 1, 2, 3, 4], "y": [5, 6, 7]}

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CropError, FileFormatError
 from . import claims
 from .cluster import ClusterMethods
-from .entry import grow, load_crops  # the module-level xyzpy API
 from .grow import Grower, GrowReport
 from .grow_options import DOC, supervisions
 from .layout import CropLayout
@@ -26,12 +25,12 @@ from .sowing import SowMethods
 from .sown_function import check_function, load_function
 from .store import ResultStore
 from .supervised import Supervision
-from .xyzpy_methods import XyzpyMethods, parse_crop_details
+from .xyzpy_methods import XyzpyMethods
 
 if TYPE_CHECKING:
     import datetime
 
-__all__ = ["Crop", "CropLayout", "grow", "load_crops", "parse_crop_details"]
+__all__ = ["Crop", "CropLayout"]
 
 
 class Crop(SowMethods, CropQueries, ClusterMethods, XyzpyMethods):

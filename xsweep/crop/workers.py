@@ -4,6 +4,10 @@ Each worker is a *puller*: it opens the crop from its directory and claims and
 grows missing batches until none is left, writing results straight into the
 crop directory. Claims keep pullers from computing a batch twice, so the
 number of tasks need not match the number of batches.
+
+A puller opens the crop with the crop's own class, passed in (``crop_type``):
+this module sits below :mod:`.crop`, which imports it, and never imports it
+back.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .grow import GrowReport
 
 
 def pull_task(
+    crop_type: type,
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
@@ -24,11 +29,12 @@ def pull_task(
 ) -> dict[str, Any]:
     """Grow missing batches of the crop at ``location`` (run in a worker).
 
+    ``crop_type`` is the crop's class (:class:`~xsweep.crop.crop.Crop`);
     ``nonce`` makes every submission unique (dask would merge identical tasks).
     ``options`` are :meth:`Crop.grow <xsweep.crop.crop.Crop.grow>`'s.
     """
     del nonce
-    from .crop import Crop, CropLayout
+    from .layout import CropLayout
 
     fn = None
     if fn_blob is not None:
@@ -38,7 +44,7 @@ def pull_task(
 
         fn = pickle.loads(fn_blob)
     name = CropLayout.name_of(location)
-    crop = Crop(
+    crop = crop_type(
         fn=fn,
         name=name,
         parent_dir=os.path.dirname(os.path.abspath(location)),
@@ -67,6 +73,7 @@ def executor_width(executor: Any) -> int:
 
 def grow_on(
     executor: Any,
+    crop_type: type,
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
@@ -86,6 +93,7 @@ def grow_on(
     futures = [
         executor.submit(
             pull_task,
+            crop_type,
             location,
             fn_blob,
             heartbeat_timeout,
@@ -103,6 +111,7 @@ def grow_on(
 
 def grow_on_processes(
     num_workers: int,
+    crop_type: type,
     location: str,
     fn_blob: bytes | None,
     heartbeat_timeout: float | None,
@@ -118,7 +127,9 @@ def grow_on_processes(
 
     pool = local_executor(num_workers)
     options = None if deadline is None else {"deadline": deadline}
-    return grow_on(pool, location, fn_blob, heartbeat_timeout, num_workers, options)
+    return grow_on(
+        pool, crop_type, location, fn_blob, heartbeat_timeout, num_workers, options
+    )
 
 
 def grow_missing(
@@ -148,6 +159,7 @@ def grow_missing(
         n = num_tasks or num_workers or executor_width(executor)
         return grow_on(
             executor,
+            type(crop),
             crop.location,
             _blob(crop),
             crop.heartbeat_timeout,
@@ -166,7 +178,12 @@ def grow_missing(
     if sups[0] is None:  # supervise=False: a plain process pool
         crop._grower()
         return grow_on_processes(
-            len(sups), crop.location, _blob(crop), crop.heartbeat_timeout, deadline
+            len(sups),
+            type(crop),
+            crop.location,
+            _blob(crop),
+            crop.heartbeat_timeout,
+            deadline,
         )
     from .local_workers import grow_locally
 

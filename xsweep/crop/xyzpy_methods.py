@@ -94,14 +94,13 @@ class XyzpyMethods:
         allow_incomplete: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Reap into a dataset labelled as given (as a Runner would)."""
-        from ..farming.runner import Runner
+        """Reap into a dataset labelled as given (as a Runner would).
 
-        runner = Runner(
-            self.fn, var_names, var_dims=var_dims, var_coords=var_coords,
-            constants=constants, resources=resources, attrs=attrs,
-        )  # fmt: skip
-        return self._reap_with(runner, wait, clean_up, allow_incomplete, kwargs)
+        ``resources`` is accepted (xyzpy's signature); reaping runs nothing.
+        """
+        del resources
+        labeller = GivenLabels(var_names, var_dims, var_coords, constants, attrs)
+        return self._reap_with(labeller, wait, clean_up, allow_incomplete, kwargs)
 
     def reap_runner(self, runner: Any, **kwargs: Any) -> Any:
         """Reap labelled by ``runner`` (kept as its ``last_ds``)."""
@@ -226,6 +225,26 @@ class XyzpyMethods:
         bounds = choose_bounds(n, self.batchsize, self.num_batches)
         sizes = np.diff(bounds)
         return int(sizes.max()), int(sizes.size)
+
+
+class GivenLabels:
+    """Labels given to :meth:`XyzpyMethods.reap_combos_to_ds`, parsed as a
+    Runner parses its own: what the reap reads of a farmer (the attributes
+    named by :data:`~xsweep.crop.sow.LABEL_ATTRS`)."""
+
+    reap_to_df = None
+
+    def __init__(
+        self, var_names: Any, var_dims: Any, var_coords: Any, constants: Any,
+        attrs: Any,
+    ) -> None:  # fmt: skip
+        from .. import labels
+
+        self.var_names = labels.parse_var_names(var_names)
+        self.var_dims = labels.parse_var_dims(var_dims, self.var_names)
+        self.var_coords = labels.parse_var_coords(var_coords)
+        self.constants = dict(constants or {})
+        self.attrs = dict(attrs or {})
 
 
 def _reap_options(kwargs: dict) -> dict:

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import labelling
+from .. import labelling, labels
 from ..combos import Cases, parse_combos
-from . import labels
 from .running import _engine_run, to_cases
 
 if TYPE_CHECKING:

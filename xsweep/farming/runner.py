@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import labels
 from ..combos import parse_combos
-from . import labels
 from .cropping import CropMaker
 from .functions import _label_run, case_runner_to_ds, combo_runner_to_ds, to_cases
 from .raw import (

@@ -1,7 +1,8 @@
 """Parse and check the labels of a sweep's outputs: var_names, var_dims, var_coords.
 
 Accepts the same forms as xyzpy, and fails before a run starts when the labels
-cannot fit together.
+cannot fit together. Used by the farmers (:mod:`xsweep.farming`) and by the
+crop (``Crop.reap_combos_to_ds`` labels a reap with labels given there).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidCombosError
+from .errors import InvalidCombosError
 
 
 def parse_var_names(var_names: str | Sequence[str] | None) -> tuple[str, ...] | None:
