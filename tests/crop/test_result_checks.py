@@ -116,3 +116,24 @@ def test_values_that_cannot_be_coordinates_are_refused_at_sow_time(
     raw.sow_combos({"x": values}, verbosity=0)  # raw results need no coordinates
     raw.grow()
     assert list(raw.reap()) == [1] * len(values)
+
+
+def ones(n):
+    return np.ones(n)
+
+
+def test_a_size_set_by_the_first_result_holds_for_the_later_batches(tmp_path):
+    # "i" has no coordinates: its size comes from the results, so the first
+    # one fixes it, and a later batch of another size fails at grow time
+    runner = xsweep.Runner(ones, var_names="y", var_dims={"y": ["i"]})
+    crop = runner.Crop(name="ragged", parent_dir=str(tmp_path), batchsize=1)
+    crop.sow_combos({"n": [2, 3]})
+    crop.grow_missing()
+    failures = crop.failures()
+    assert len(failures) == 1  # whichever batch came second
+    bad = failures[0].combo["n"]
+    good = 5 - bad
+    assert f"shape ({bad},)" in failures[0].message
+    ds = crop.reap(allow_incomplete=True)
+    assert ds["y"].sel(n=good).values.tolist() == [1.0] * good
+    assert np.isnan(ds["y"].sel(n=bad).values).all()

@@ -138,14 +138,36 @@ def check_blocks(blocks: list, combos: Any, shapes: dict | None) -> list:
             continue
         labelled_ok = shapes is None or _fast_ok(block, shapes)
         objects = any(c.dtype.kind == "O" for c in block.columns)
-        if labelled_ok and not objects:
-            out.append(block)
-            continue
-        if labelled_ok and objects and _unstorable(block.columns) is None:
-            out.append(block)
-            continue
-        out.append(_rebuild(block, combos, shapes))
+        if not (labelled_ok and (not objects or _unstorable(block.columns) is None)):
+            block = _rebuild(block, combos, shapes)
+        if shapes is not None:
+            _pin_sizes(shapes, block)
+        out.append(block)
     return out
+
+
+def _pin_sizes(shapes: dict[str, tuple | None], block: Any) -> None:
+    """Fix, in ``shapes``, the sizes a first good result gives to dimensions
+    sized by the results: every later result of this grower must match them,
+    or it could not be labelled beside the first one."""
+    if all(w is None or None not in w for w in shapes.values()):
+        return
+    failed = set(block.failed)
+    good = [v for k, v in enumerate(block.values) if k not in failed]
+    if not good:
+        return
+    value = good[0]
+    names = list(shapes)
+    if len(names) == 1:
+        outputs = [value]
+    elif isinstance(value, dict):
+        outputs = [value[n] for n in names]
+    else:
+        outputs = list(value)
+    for name, output in zip(names, outputs, strict=True):
+        want = shapes[name]
+        if want is not None and None in want:
+            shapes[name] = tuple(np.shape(output))
 
 
 def _rebuild(block: Any, combos: Any, shapes: dict | None) -> Any:
