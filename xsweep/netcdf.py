@@ -133,8 +133,8 @@ def _encode(ds: xr.Dataset) -> xr.Dataset:
                     values,
                     {**var.attrs, NONE_ATTR: json.dumps(gaps)},
                 )
-    for name in ds.variables:
-        ds[name].attrs = _encode_attrs(ds[name].attrs)
+    for var in ds.variables.values():  # (not ds[name]: a DataArray each, ms)
+        var.attrs = _encode_attrs(var.attrs)
     ds.attrs = _encode_attrs(provenance_record.to_attrs(ds))
     ds.encoding = {
         k: v for k, v in ds.encoding.items() if k != provenance_record.PROVENANCE_KEY

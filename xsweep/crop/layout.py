@@ -17,6 +17,7 @@ xyzpy uses, so existing habits keep working)::
         cluster/<job>-<time>.sh      job scripts written by grow_cluster
         logs/                        the scheduler's output files of job-array tasks
         reaped.nc / reaped.xsw       the reaped dataset (or raw results)
+        earlier-<id>.reaped.nc       a reaped file set aside by sowing again
 
 Result, marker and claim names carry the batch fingerprint ``<fp>``, so a
 listing of the directory alone tells which results answer the batches now sown
@@ -42,6 +43,8 @@ _CLAIM_RE = re.compile(r"^b(\d+)\.([0-9a-f]+)\.claim$")
 _COMPACT_RE = re.compile(r"^compact\.([0-9A-Za-z_-]+)\.xsc$")
 _KEPT_RE = re.compile(r"^kept\.([0-9a-f]+)\.xsk$")
 _CARD_PREFIX = f"holder{TMP_MARK}"
+#: reaped files of an earlier sowing, set aside when the crop is sown again
+EARLIER_PREFIX = "earlier-"
 
 
 def holder_card_path(claims_dir: str) -> str:
@@ -122,6 +125,10 @@ class CropLayout:
     @property
     def reaped_raw(self) -> Path:
         return self.location / "reaped.xsw"
+
+    def earlier_reaped(self, reaped: Path, sow_id: str) -> Path:
+        """Where sowing again moves ``reaped`` (a reaped file of ``sow_id``)."""
+        return self.location / f"{EARLIER_PREFIX}{sow_id[:12]}.{reaped.name}"
 
     # --------------------------------------------------------- batch files
     def result_path(self, batch_id: int, fp: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import CropError, CropTimeoutError, FileFormatError
 from . import records
 from .carry import read_kept
-from .layout import CropLayout
+from .layout import EARLIER_PREFIX, CropLayout
 from .provenance import summarise
 from .sow import SowRecord
 from .store import ResultStore
@@ -353,7 +353,7 @@ def clean(layout: CropLayout) -> None:
     records.remove(layout.sow_file)
     keep = {layout.reaped_dataset.name, layout.reaped_raw.name}
     for name in os.listdir(layout.location):
-        if name in keep:
+        if name in keep or name.startswith(EARLIER_PREFIX):
             continue
         path = layout.location / name
         if path.is_dir() and not path.is_symlink():

@@ -10,9 +10,11 @@ other combos only. Sowing exactly what was sown keeps the batches as they are
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,9 @@ class SowSummary:
     dropped : int
         Results of the previous sowing not kept: combos no longer sown,
         failed combos, or results of changed constants or code.
+    set_aside : list of str
+        Reaped files of the previous sowing, moved aside (never deleted):
+        a reaped crop's results left the crop, so they are computed again.
     """
 
     combos: int
@@ -49,12 +54,19 @@ class SowSummary:
     kept: int
     to_compute: int
     dropped: int
+    set_aside: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.combos} combos: kept {self.kept} results, {self.to_compute} to "
             f"compute in {self.batches} batches, dropped {self.dropped} results"
         )
+        for path in self.set_aside:
+            text += (
+                f"; the crop's earlier reaped result was moved to {path} "
+                "(xsweep.load_ds reads it)"
+            )
+        return text
 
 
 def _previous(layout: CropLayout) -> SowRecord | None:
@@ -221,8 +233,7 @@ def sow(
     for fp, path in layout.list_functions().items():
         if fp != record.fn_fingerprint:
             records.remove(path)
-    for path in (layout.reaped_dataset, layout.reaped_raw):
-        records.remove(path)
+    moved = _set_aside_reaped(layout, previous)
     if farmer is not None or inherit is None:  # else the saved farmer stays
         records.remove(layout.farmer_file)
     if hasattr(farmer, "merge_reaped"):
@@ -235,8 +246,26 @@ def sow(
         kept=kept_n,
         to_compute=n - kept_n,
         dropped=dropped,
+        set_aside=moved,
     )
     return record, summary
+
+
+def _set_aside_reaped(layout: CropLayout, previous: SowRecord | None) -> list[str]:
+    """Move the reaped result of the sowing replaced aside, never delete it.
+
+    A reap that cleaned up took its results out of the crop, so sowing
+    again computes them again (a reap with ``clean_up=False`` left them to be
+    kept by combo); either way the reaped file stays, under a name of its own.
+    """
+    moved = []
+    for path in (layout.reaped_dataset, layout.reaped_raw):
+        if path.exists():
+            sow_id = previous.sow_id if previous is not None else uuid.uuid4().hex
+            target = layout.earlier_reaped(path, sow_id)
+            os.replace(path, target)
+            moved.append(str(target))
+    return moved
 
 
 def _with_todo(
