@@ -1,6 +1,6 @@
 """Generated scripts: headers parsed back per scheduler; bodies are valid bash.
 
-These use a stand-in crop (the protocol: ``location`` and
+These use a stand-in crop (the protocol: ``location``, ``layout`` and
 ``missing_results()``); scripts run against real crops in ``test_run_body.py``.
 """
 
@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from xsweep.crop.layout import CropLayout
 from xsweep.errors import SchedulerError
 from xsweep.schedulers import SCHEDULERS, gen_cluster_script, get_scheduler
 
@@ -22,6 +24,10 @@ ALL = sorted(SCHEDULERS)
 class FakeCrop:
     location: str = "/scratch/me/.xyz-sweep"
     missing: list = field(default_factory=lambda: [1, 2, 3, 5, 7, 8])
+
+    @property
+    def layout(self):
+        return CropLayout(Path(self.location))
 
     def missing_results(self):
         return self.missing

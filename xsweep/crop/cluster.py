@@ -1,8 +1,9 @@
 """Growing a crop on a cluster: the two scheduler methods of :class:`Crop`.
 
-The crop layer sits below the scheduler layer: these thin methods import it
-lazily, when called (the one accepted upward import), so that importing a crop
-never imports :mod:`xsweep.schedulers`.
+The scheduler back ends (:mod:`xsweep.schedulers`, all but its ``task``
+module) sit below the crop layer and take the crop by protocol; these thin
+methods import them lazily, when called, so that importing a crop (a grow
+process) never imports them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 ``Crop.gen_cluster_script``, ``Crop.grow_cluster`` and ``xsweep submit``.
 
 These functions take the crop by protocol (``crop.location``,
-``crop.missing_results()``), so the crop layer never imports this one.
+``crop.layout``, ``crop.missing_results()``): they never import the crop
+layer, which sits above them and calls them from the Crop's methods.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..atomic import write_bytes
-from ..crop.layout import CropLayout
 from ..errors import SchedulerError
 from .base import Scheduler
 from .htcondor import HTCondor
@@ -53,6 +53,9 @@ class CropLike(Protocol):
 
     @property
     def location(self) -> Any: ...
+
+    @property
+    def layout(self) -> Any: ...  # a CropLayout: where the logs go
 
     def missing_results(self) -> Sequence[int]: ...
 
@@ -115,7 +118,7 @@ def prepare_script(
         opts = dataclasses.replace(
             opts,
             output_dir=str(location / CLUSTER_DIR),
-            log_dir=opts.log_dir or str(CropLayout(location).logs_dir),
+            log_dir=opts.log_dir or str(crop.layout.logs_dir),
         )
     try:  # the scheduler cannot write a log into a missing directory
         opts.logs().mkdir(parents=True, exist_ok=True)
