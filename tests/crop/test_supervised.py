@@ -177,3 +177,12 @@ def test_a_fresh_process_per_batch(tmp_path):
     crop2.sow_combos({"x": list(range(4))}, constants={"log": log2})
     crop2.grow()  # without subprocess: one child for every batch
     assert len(set(pids_by_x(log2).values())) == 1
+
+
+def test_the_report_of_local_workers_counts_each_batch_once(tmp_path):
+    crop = sow(tmp_path, xs=range(12), batchsize=1)
+    for b in range(1, 5):
+        xsweep.grow(b, crop=crop)
+    report = crop.grow_missing(num_workers=2)
+    assert sorted(report.grown) == list(range(5, 13))
+    assert report.skipped == [] and report.held == []

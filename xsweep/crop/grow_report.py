@@ -37,11 +37,23 @@ class GrowReport:
     stopped: str | None = None
 
     def merge(self, other: GrowReport) -> GrowReport:
-        """Add another report's counts to this one."""
+        """Add another report's counts to this one (the workers of one call:
+        a batch grown by one is not "already grown" or "held" for the call)."""
         self.grown += other.grown
         self.skipped += other.skipped
         self.held += other.held
         self.failed_combos += other.failed_combos
         self.discarded += other.discarded
         self.stopped = self.stopped or other.stopped
+        # one call's workers see each other's batches: one grown by a sibling
+        # was neither there already nor held by another grower
+        grown = set(self.grown)
+        self.skipped = _unique(b for b in self.skipped if b not in grown)
+        done = grown | set(self.skipped)
+        self.held = _unique(b for b in self.held if b not in done)
         return self
+
+
+def _unique(batches) -> list[int]:
+    """``batches`` without repeats, in order."""
+    return list(dict.fromkeys(batches))
