@@ -92,3 +92,11 @@ def test_delete_all_forgets_what_was_sown(tmp_path):
     crop.delete_all()
     assert not crop.is_prepared() and crop.batchsize is None
     assert crop.num_sown_batches == crop.num_results == -1
+
+
+def test_the_label_parsers_keep_their_farming_import_path():
+    from xsweep.farming import labels as farming_labels
+    from xsweep.labels import parse_var_dims
+
+    assert farming_labels.parse_var_dims is parse_var_dims
+    assert farming_labels.parse_var_dims({"y": "t"}, ("y",)) == {"y": ("t",)}
