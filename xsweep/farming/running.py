@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..combos import Cases, Grid, check_names_disjoint, parse_cases
-from ..errors import InvalidCombosError
 
 __all__ = ["SETTINGS", "to_cases"]
 
@@ -79,24 +78,6 @@ def to_cases(
         return cases
     cases = list(cases)
     fn_args = _trim_to_constants(cases, fn_args, constants)
-    if cases and all(isinstance(c, Mapping) for c in cases):
-        names = tuple(fn_args) if fn_args is not None else tuple(cases[0])
-        if isinstance(fn_args, str):
-            names = (fn_args,)
-        rows = []
-        for i, case in enumerate(cases):
-            if set(case) != set(names):
-                raise InvalidCombosError(
-                    f"case {i} has arguments {sorted(case)} but the cases are for "
-                    f"{sorted(names)}; every case must give the same arguments."
-                )
-            rows.append(tuple(case[n] for n in names))
-        return Cases(names, rows)
-    if fn_args is None:
-        raise InvalidCombosError(
-            "cases given as tuples need fn_args naming their values, e.g. "
-            "fn_args=['a', 'b']; or give each case as a dict."
-        )
     return parse_cases(fn_args, cases)
 
 
