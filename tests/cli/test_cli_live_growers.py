@@ -109,7 +109,8 @@ def test_a_stopped_grower_keeps_what_it_grew_and_frees_its_batch(
         entered = Path(f"{gate}-2.entered")
         wait_until(entered.exists, what="the grower to compute batch 2")
         wait_until(lambda: crop.completed_results() == (1,), what="batch 1 saved")
-        assert crop.status().claimed == 1
+        # batch 2 is held (batch 3 may be claimed ahead with it, in one request)
+        assert 2 in {bid for bid, _ in crop.layout.list_claims()}
         grower.send_signal(signum)  # Ctrl-C, or a scheduler's time limit
         _, err = grower.communicate(timeout=30)
     finally:

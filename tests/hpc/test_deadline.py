@@ -151,6 +151,31 @@ def test_the_warning_signal_finishes_the_batch_claims_no_more_exits_75(tmp_path)
     assert_nothing_held(crop)
 
 
+def test_the_warning_signal_starts_no_batch_claimed_ahead(tmp_path):
+    # 20 fast batches teach the grower to claim many ahead and send them to
+    # its child in one request; the signal comes while the 21st (x = 20) is
+    # held at its gate, with those claimed after it waiting in the same request
+    crop, gate = sow(tmp_path, 40, 0.0)
+    Path(f"{gate}-20").touch()
+    proc = grow(crop.location, *map(str, range(1, 41)))
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"{gate}-20.entered").exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGUSR2)
+        Path(f"{gate}-20").unlink()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        Path(f"{gate}-20").unlink(missing_ok=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == EXIT_STOPPED, err
+    assert crop.completed_results() == tuple(range(1, 22))
+    assert "warning signal" in out
+    assert_nothing_held(crop)
+
+
 def test_grow_missing_with_a_deadline_on_an_executor(tmp_path):
     crop, _ = sow(tmp_path, 60, 0.2)
     t0 = time.monotonic()

@@ -3,7 +3,10 @@
 Forked by :class:`~xsweep.crop.supervised.Supervisor`; talks to it through two
 pipes, each message a pickle with an 8-byte length in front. It answers each
 request (flat index runs) with the runs' blocks, or with the exception that
-stopped them, and exits at EOF. It never returns into the code that forked it.
+stopped them, and exits at EOF. Once the scheduler's warning signal has
+reached the supervisor, the child starts no further batch of a request (it
+answers None for each; the supervisor releases their claims). It never
+returns into the code that forked it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import WorkerError
+from .deadline import stop_requested
 from .placement import Placement
 from .provenance import resource_usage
 
@@ -100,7 +104,10 @@ def run_child(
                 break
             done = []  # one answer for the request: each batch's blocks,
             try:  # end time and cost (cpu seconds, peak memory)
-                for runs in batches:
+                for k, runs in enumerate(batches):
+                    if k and stop_requested():  # the warning signal: start no
+                        done.append(None)  # other batch (its claim is released)
+                        continue
                     before = resource_usage()
                     blocks = [run(start, stop) for start, stop in runs]
                     after = resource_usage()

@@ -21,6 +21,7 @@ the environment.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import re
 import signal
@@ -54,12 +55,15 @@ class DeadlineReached(Terminated):
         self.args = ("the deadline passed while a batch was being grown",)
 
 
-_stop_requested = threading.Event()
+#: one byte, shared with the supervised child processes forked after import
+#: (an anonymous shared mapping): 1 once the warning signal arrived, so that a
+#: child given several batches in one request starts none after it
+_stop_flag = mmap.mmap(-1, 1)
 
 
 def stop_requested() -> bool:
-    """Whether the warning signal arrived (claim no more batches)."""
-    return _stop_requested.is_set()
+    """Whether the warning signal arrived (claim no more batches, start none)."""
+    return _stop_flag[0] == 1
 
 
 class Deadline:
@@ -92,7 +96,7 @@ class Deadline:
     def allows_another(self, now: float | None = None, queued: int = 0) -> bool:
         """Whether a batch may be claimed now, ``queued`` batches being claimed
         already and not computed yet (False: stop, ``reason`` says why)."""
-        if _stop_requested.is_set():
+        if stop_requested():
             self.reason = "the scheduler's warning signal arrived"
             return False
         if self.end is None:
@@ -232,7 +236,7 @@ def stop_on_warning() -> Iterator[None]:
     It finishes the batch it is computing, claims no other and returns; only
     in the main thread, and only where SIGUSR2 has its default action.
     """
-    _stop_requested.clear()
+    _stop_flag[0] = 0
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(WARNING_SIGNAL) is not signal.SIG_DFL
@@ -241,7 +245,7 @@ def stop_on_warning() -> Iterator[None]:
         return
 
     def _note(signum: int, frame: object) -> None:
-        _stop_requested.set()
+        _stop_flag[0] = 1
 
     signal.signal(WARNING_SIGNAL, _note)
     try:

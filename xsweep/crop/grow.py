@@ -189,6 +189,10 @@ class Grower(ComputeMixin):
             for e in list(claimed):  # each counts towards a group, as if alone
                 with lock:
                     claimed.remove(e)
+                    if e.record is None:  # not started (the warning signal)
+                        self._release([e])
+                        report.stopped = "the scheduler's warning signal arrived"
+                        continue
                     pending.append(e)
                 commit_due()
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .deadline import stop_requested
 from .provenance import resource_usage, this_process
 from .result_checks import check_blocks
 from .supervised import Stopped, Supervision, Supervisor
@@ -63,6 +64,9 @@ class ComputeMixin:
     ) -> list[dict[str, Any]]:
         """Compute batches ``(batch_id, runs)`` in turn; their result records.
 
+        A record is None for a batch not started because the scheduler's
+        warning signal arrived while an earlier one was computed.
+
         Supervised, they go to the child in one request (fast batches then
         cost one round trip between them).
         """
@@ -76,7 +80,10 @@ class ComputeMixin:
         usages: list[tuple[float, int | None]] = []
         if self.supervision is None:
             done = []
-            for _, runs in batches:
+            for k, (_, runs) in enumerate(batches):
+                if k and stop_requested():  # the warning signal: start no other
+                    done.append((None, [], time.time()))
+                    continue
                 before = resource_usage()
                 done.append(([self._run(a, b) for a, b in runs], [], time.time()))
                 after = resource_usage()
@@ -93,6 +100,9 @@ class ComputeMixin:
         for k, ((batch_id, _), (blocks, deaths, end)) in enumerate(
             zip(batches, done, strict=True)
         ):
+            if blocks is None:  # not started (the warning signal): no record
+                records.append(None)
+                continue
             p = {**prov, "start": start, "end": end}
             # CPU time and peak memory (max RSS) of the process that computed it
             p["cpu_time"], p["max_rss"] = usages[k] if k < len(usages) else (None, None)

@@ -278,6 +278,9 @@ class Supervisor:
     ) -> list[tuple[list[Block], list[Death], float]]:
         """Blocks, deaths and end time of each batch ``(runs, what)``, in one request.
 
+        Blocks are None for a batch the child did not start because the
+        scheduler's warning signal arrived first.
+
         The child answers the whole request at once; if it dies meanwhile,
         the request's batches are sent again one per request, so that the
         death is attributed to its batch (the others are computed again).
@@ -304,7 +307,11 @@ class Supervisor:
                 alive = self._request([runs for runs, _ in sent])
                 got = self._answer(t0, None) if alive else self._buried(t0, None)
                 if not isinstance(got, Death):
-                    for blocks, end, cost in got:
+                    for answer in got:
+                        if answer is None:  # not started: the warning signal
+                            out.append((None, [], time.time()))
+                            continue
+                        blocks, end, cost = answer
                         self._account(cost)
                         out.append((blocks, [], end))
                 elif len(sent) > 1:  # which batch died? each again, alone
