@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CropReapedError, FileSystemError
 from . import claims, records
+from .deadline import stop_requested
 from .grow_report import GrowReport
 from .layout import CropLayout
 from .result_checks import expected_shapes
@@ -179,16 +180,16 @@ class Grower(ComputeMixin):
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
         _at_work(self.layout, +1)
         claimed: list[_Pending] = []  # claimed ahead, to compute together
+        sent: list[_Pending] = []  # sent to the child, being computed there
+        filing: list[_Pending] = []  # computed, being added to ``pending``
+        sent_at = 0.0
+        ahead = self.can_start_ahead()
 
-        def compute_claimed() -> None:
-            if pending or claimed:  # results wait meanwhile: write them on time
-                flusher.start()
-            t0 = time.monotonic()
-            self._compute_claimed(claimed, report)
-            self._note_speed(time.monotonic() - t0, len(claimed))
-            for e in list(claimed):  # each counts towards a group, as if alone
+        def file_computed(seconds: float) -> None:
+            self._note_speed(seconds, len(filing))
+            for e in list(filing):  # each counts towards a group, as if alone
                 with lock:
-                    claimed.remove(e)
+                    filing.remove(e)
                     if e.record is None:  # not started (the warning signal)
                         self._release([e])
                         report.stopped = "the scheduler's warning signal arrived"
@@ -196,12 +197,43 @@ class Grower(ComputeMixin):
                     pending.append(e)
                 commit_due()
 
+        def compute_claimed() -> None:
+            """Compute the claimed batches. Supervised, the child computes
+            them while this process files and writes the batches answered
+            before and claims the next (one request in flight)."""
+            nonlocal sent_at
+            if pending or claimed or sent:  # results wait: write them on time
+                flusher.start()
+            if not ahead:
+                t0 = time.monotonic()
+                self._compute_claimed(claimed, report)
+                with lock:
+                    filing[:], claimed[:] = claimed, []
+                file_computed(time.monotonic() - t0)
+                return
+            t0 = sent_at
+            if sent:
+                self._compute_claimed(sent, report)  # collect the answer
+                with lock:
+                    filing[:], sent[:] = sent, []
+            if claimed and stop_requested():  # the warning signal: send no more
+                with lock:
+                    self._release(claimed)
+                report.stopped = "the scheduler's warning signal arrived"
+            if claimed:
+                sent_at = time.monotonic()
+                self._start_claimed(claimed)
+                with lock:
+                    sent[:], claimed[:] = claimed, []
+            if filing:
+                file_computed(time.monotonic() - t0)
+
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
                     break
                 if self.deadline is not None and not self.deadline.allows_another(
-                    queued=len(claimed)
+                    queued=len(claimed) + len(sent)
                 ):
                     report.stopped = self.deadline.reason
                     break
@@ -210,7 +242,7 @@ class Grower(ComputeMixin):
                     claimed.append(entry)
                 if claimed and len(claimed) >= self._ahead():
                     compute_claimed()
-            if claimed:
+            while claimed or sent:
                 compute_claimed()
             with lock:
                 self._commit(pending, report)
@@ -223,9 +255,14 @@ class Grower(ComputeMixin):
             raise
         finally:
             flusher.stop()
+            if sent:  # stopped with a request in the child: end it, uncollected
+                with contextlib.suppress(Exception):
+                    self.close()
             with lock, contextlib.suppress(Exception):  # never hide the error
                 self._release(pending)
+                self._release(filing)
                 self._release(claimed)
+                self._release(sent)
             _at_work(self.layout, -1)
 
     def _claim(

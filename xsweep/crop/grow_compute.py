@@ -28,6 +28,7 @@ class ComputeMixin:
     _aborted: bool
     _run: Callable | None
     _per_batch: float | None = None
+    _started_at: float | None = None
     _shapes: Any
 
     def _runner(self) -> Callable:
@@ -77,6 +78,8 @@ class ComputeMixin:
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         start = prov.pop("time")
+        if self._started_at is not None:  # sent by start_many: since then
+            start, self._started_at = self._started_at, None
         usages: list[tuple[float, int | None]] = []
         if self.supervision is None:
             done = []
@@ -89,12 +92,8 @@ class ComputeMixin:
                 after = resource_usage()
                 usages.append((after[0] - before[0], after[1]))
         else:
-            if self._supervisor is None:
-                self._supervisor = Supervisor(
-                    self._run, self.sow.combos, self.supervision
-                )
             asked = [(list(runs), f"batch {bid}") for bid, runs in batches]
-            done = self._supervisor.compute_many(asked)
+            done = self._supervised().compute_many(asked)
             usages = self._supervisor.usages
         records = []
         for k, ((batch_id, _), (blocks, deaths, end)) in enumerate(
@@ -124,8 +123,33 @@ class ComputeMixin:
             start = end
         return records
 
+    def _supervised(self) -> Supervisor:
+        """The supervisor of the child process (made on first use)."""
+        if self._supervisor is None:
+            self._supervisor = Supervisor(self._run, self.sow.combos, self.supervision)
+        return self._supervisor
+
+    def can_start_ahead(self) -> bool:
+        """Whether batches can be sent to the child before they are collected
+        (supervised, not a process per batch, no per-combo time limit)."""
+        sup = self.supervision
+        return sup is not None and not sup.fresh and sup.combo_time_limit is None
+
+    def start_many(self, batches: list[tuple[int, Iterable[tuple[int, int]]]]) -> None:
+        """Send batches ``(batch_id, runs)`` to the supervised child now: it
+        computes them while this process claims and writes; :meth:`compute_many`
+        with the same batches collects their records."""
+        if self._aborted:
+            raise Stopped()
+        if self._run is None:
+            self._run = self._runner()
+        supervisor = self._supervised()
+        self._started_at = time.time()
+        supervisor.start([(list(runs), f"batch {bid}") for bid, runs in batches])
+
     def close(self) -> None:
         """End the supervised child process, if any (it is started again if needed)."""
+        self._started_at = None
         if self._supervisor is not None:
             self._supervisor.close()
 
@@ -135,8 +159,13 @@ class ComputeMixin:
         if self._supervisor is not None:
             self._supervisor.abort()
 
+    def _start_claimed(self, entries: list[Any]) -> None:
+        """Send claimed batches to the child (see :meth:`start_many`)."""
+        self.start_many([(e.batch_id, self.sow.runs(e.batch_id)) for e in entries])
+
     def _compute_claimed(self, entries: list[Any], report: Any) -> None:
-        """Compute claimed batches (their ``record``; the caller releases them)."""
+        """Compute claimed batches, or collect those started
+        (their ``record``; the caller releases them)."""
         asked = [(e.batch_id, self.sow.runs(e.batch_id)) for e in entries]
         for e, record in zip(entries, self.compute_many(asked), strict=True):
             e.record = record

@@ -152,6 +152,8 @@ class Supervisor:
         #: (cpu seconds, peak bytes) of each batch of the last compute_many
         self.usages: list[tuple[float, int | None]] = []
         self._acc_cpu, self._acc_peak = 0.0, 0
+        #: a request sent by :meth:`start`, not answered yet: (batches, alive, t0)
+        self._sent: tuple[list, bool, float] | None = None
 
     # ------------------------------------------------------------- children
     def _spawn(self) -> None:
@@ -184,7 +186,16 @@ class Supervisor:
             self._to = self._from = -1
 
     def close(self) -> None:
-        """End the child (it exits at EOF) and reap it."""
+        """End the child (it exits at EOF) and reap it.
+
+        A child still computing a request nobody will collect (the grower
+        stopped meanwhile) is killed rather than waited for.
+        """
+        if self._sent is not None:
+            self._sent = None
+            if self.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
         pid, self.pid = self.pid, None
         self._close_pipes()
         if pid is not None:
@@ -262,6 +273,23 @@ class Supervisor:
             raise Stopped()
         return Death(pid, status, rss, time.monotonic() - t0, limit)
 
+    def start(self, batches: list[tuple[list[tuple[int, int]], str]]) -> None:
+        """Send ``batches`` to the child now, in one request, and return.
+
+        The child computes them while this process does other work (claims,
+        writes); :meth:`compute_many` called with the same batches collects
+        the answer. Not with a time limit or ``fresh`` processes, which send
+        their batches one at a time.
+        """
+        opts = self.options
+        if self._sent is not None or opts.fresh or opts.combo_time_limit is not None:
+            raise RuntimeError("Supervisor.start: a request is outstanding, or the "
+                               "options send batches one at a time")  # fmt: skip
+        todo = _normalised(batches)
+        t0 = time.monotonic()
+        alive = self._request([runs for runs, _ in todo])
+        self._sent = (todo, alive, t0)
+
     def compute(
         self, runs: list[tuple[int, int]], what: str = "a batch"
     ) -> list[Block]:
@@ -284,11 +312,15 @@ class Supervisor:
         The child answers the whole request at once; if it dies meanwhile,
         the request's batches are sent again one per request, so that the
         death is attributed to its batch (the others are computed again).
+        Batches sent already by :meth:`start` are collected, not sent again.
         """
         out = _Answers(self)
         self.usages = []
         self._acc_cpu, self._acc_peak = 0.0, 0
-        todo = [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
+        todo = _normalised(batches)
+        sent_before, self._sent = self._sent, None
+        if sent_before is not None and sent_before[0] != todo:
+            raise RuntimeError("Supervisor.compute_many: not the batches started")
         solo = 0  # how many of the next batches to send one per request
         try:
             while todo:
@@ -303,8 +335,12 @@ class Supervisor:
                 else:
                     sent, todo = todo, []
                 self._what = " and ".join(what for _, what in sent)
-                t0 = time.monotonic()
-                alive = self._request([runs for runs, _ in sent])
+                if sent_before is not None:  # sent by start(): collect it
+                    _, alive, t0 = sent_before
+                    sent_before = None
+                else:
+                    t0 = time.monotonic()
+                    alive = self._request([runs for runs, _ in sent])
                 got = self._answer(t0, None) if alive else self._buried(t0, None)
                 if not isinstance(got, Death):
                     for answer in got:
@@ -403,6 +439,11 @@ class Supervisor:
         except OSError:
             return ""
         return text
+
+
+def _normalised(batches: list) -> list[tuple[list[tuple[int, int]], str]]:
+    """``(runs, what)`` pairs with the runs as lists of plain int pairs."""
+    return [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
 
 
 def _failed_block(index: int, failures: list[Failure]) -> Block:
