@@ -7,12 +7,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from xsweep.crop.render import (
-    WaitProgress,
-    describe_failure,
-    render_html,
-    render_text,
-)
+from xsweep.crop.render import describe_failure, render_html, render_text
+from xsweep.crop.waiting import WaitProgress
 from xsweep.engine.failures import make_failure
 
 

@@ -69,15 +69,11 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return info
 
 
-def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
-    """The holder recorded in a claim and what tells its heartbeat; None if gone.
+def _read_head(path: str | os.PathLike) -> tuple[bytes, os.stat_result] | None:
+    """The first 64 KiB of the file ``path`` and its ``fstat``; None if gone.
 
-    The second item changes at every heartbeat: the claim's content (its
-    counter), read afresh (opening a file asks the server on NFS and sshfs).
-    Size and modification time count only for a claim whose content cannot
-    be parsed: a client's cached attributes may change when its cache
-    expires, which is no heartbeat. An ``ESTALE`` (the name was replaced on an
-    NFS server) is retried once; a claim we may not read is ``{}``.
+    Opened afresh (which asks the server on NFS and sshfs); an ``ESTALE``
+    (the name was replaced on an NFS server) is retried once.
     """
     for attempt in range(2):
         try:
@@ -87,27 +83,44 @@ def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
         except OSError as e:
             if e.errno == errno.ESTALE and attempt == 0:
                 continue
-            if e.errno in (errno.EACCES, errno.EPERM):
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    return None
-                return {}, (b"", st.st_size, st.st_mtime_ns)
             raise
         try:
-            raw = os.read(fd, 1 << 16)
-            info = _parse(raw)
-            if info.get("token") and "beat" in info:
-                return info, (raw,)
-            st = os.fstat(fd)
+            return os.read(fd, 1 << 16), os.fstat(fd)
         except OSError as e:
             if e.errno == errno.ESTALE and attempt == 0:
                 continue
             raise
         finally:
             os.close(fd)
-        return info, (raw, st.st_size, st.st_mtime_ns)
     return None  # pragma: no cover
+
+
+def observe(path: str | os.PathLike) -> tuple[dict[str, Any], tuple] | None:
+    """The holder recorded in a claim and what tells its heartbeat; None if gone.
+
+    The second item changes at every heartbeat: the claim's content (its
+    counter), read afresh. Size and modification time count only for a claim
+    whose content cannot be parsed: a client's cached attributes may change
+    when its cache expires, which is no heartbeat. A claim we may not read
+    is ``{}``.
+    """
+    try:
+        got = _read_head(path)
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM):
+            raise
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return {}, (b"", st.st_size, st.st_mtime_ns)
+    if got is None:
+        return None
+    raw, st = got
+    info = _parse(raw)
+    if info.get("token") and "beat" in info:
+        return info, (raw,)
+    return info, (raw, st.st_size, st.st_mtime_ns)
 
 
 def read_claim(path: str | os.PathLike) -> dict[str, Any] | None:
@@ -258,42 +271,32 @@ def still_held(path: str | os.PathLike, token: str) -> bool:
     One open and read; the token is looked for in the holder line as bytes
     (tokens are unique, and JSON writes them as they are).
     """
-    for attempt in range(2):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        except OSError as e:
-            if e.errno == errno.ESTALE and attempt == 0:
-                continue
-            raise
-        try:
-            head = os.read(fd, 1 << 16).partition(b"\n")[0]
-        except OSError as e:
-            if e.errno == errno.ESTALE and attempt == 0:
-                continue
-            raise
-        finally:
-            os.close(fd)
-        return b'"token": "%s"' % token.encode() in head
-    return False  # pragma: no cover
+    got = _read_head(path)
+    if got is None:
+        return False
+    return b'"token": "%s"' % token.encode() in got[0].partition(b"\n")[0]
 
 
 def release(
     path: str | os.PathLike, token: str, held_for: float | None = None,
-    timeout: float | None = None,
+    timeout: float | None = None, *, claimed_at: float | None = None,
 ) -> None:  # fmt: skip
     """Remove our claim, if it is still ours.
 
-    The claim is read first, always: if we were paused past the heartbeat
-    timeout, another grower may have broken it and claimed the batch afresh,
-    and that claim is not ours to remove. (``held_for`` and ``timeout`` are
-    ignored, kept for callers of older versions.)
+    If we were paused past the heartbeat timeout, another grower may have
+    broken the claim and claimed the batch afresh, and that claim is not ours
+    to remove: the claim is read first, unless ``claimed_at`` (when it was
+    made, by :func:`now`) proves with :func:`surely_held` that no observer
+    can have judged it stale yet (our heartbeat never missed a beat since).
+    (``held_for`` and ``timeout`` are ignored, kept for callers of older
+    versions.)
     """
     del held_for, timeout
     path = os.fspath(path)
     try:
-        if still_held(path, token):
+        if (claimed_at is not None and surely_held(path, claimed_at)) or still_held(
+            path, token
+        ):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
     finally:

@@ -336,7 +336,7 @@ class Grower(ComputeMixin):
             self.heartbeat.drop(e.claim)
         try:
             for e in pending:
-                claims.release(e.claim, e.token)
+                claims.release(e.claim, e.token, claimed_at=e.claimed_at)
         finally:
             pending.clear()
 

@@ -383,7 +383,7 @@ def reap_sown(
             crop._read_sow()  # raises: not sown
         return saved
     if wait and not allow_incomplete:
-        from .render import WaitProgress
+        from .waiting import WaitProgress
 
         with WaitProgress(sow.num_batches, f"waiting for {crop.name!r}") as progress:
             wait_for_results(

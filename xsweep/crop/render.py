@@ -6,14 +6,13 @@ and import nothing beyond the standard library, so ``xsweep status`` stays fast.
 
 Each picture shows a bar per state (pending / claimed / done / failed), the
 number of failed combos with the latest failures' messages, the measured
-throughput, and an estimate of the time left. :class:`WaitProgress` shows
-live progress while ``reap(wait=True)`` waits (tqdm, imported only then).
+throughput, and an estimate of the time left.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .provenance import job_of
@@ -67,19 +66,13 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
             f"  {state:<8} {full * filled}{empty * (width - filled)} "
             f"{count:>{len(str(total))}} {_percent(count, total):>6}"
         )
-    failed_combos = _int(status, "failed_combos")
-    if failed_combos:
+    if _int(status, "failed_combos"):
         lines.append(
             f"  {_failed_text(status)} "
             f"(rerun them with: xsweep retry {_get(status, 'location')})"
         )
-    lines.append("  " + progress_summary(status))
-    lines.extend("  " + line for line in growers_text(status))
-    if _int(status, "stale_claims"):
-        lines.append("  " + _stale_text(status))
-    lines.extend("  " + line for line in heaviest_text(status))
-    lines.extend("  " + line for line in tasks_text(status))
-    failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
+    lines.extend("  " + line for line in details(status))
+    failures = _latest_failures(status)
     if failures:
         lines.append("  latest failures:")
         lines.extend(f"    {describe_failure(f)}" for f in failures)
@@ -123,17 +116,10 @@ def render_html(status: Any) -> str:
         '<div style="display:flex;height:14px;margin:4px 0;border:1px solid #999;'
         f'background:#eee">{segments}</div>',
         f'<table style="border-collapse:collapse">{rows}</table>',
-        f"<div>{esc(progress_summary(status))}</div>",
     ]
-    parts += [
-        f"<div>{esc(line)}</div>"
-        for line in growers_text(status) + heaviest_text(status)
-    ]
-    if _int(status, "stale_claims"):
-        parts.append(f"<div>{esc(_stale_text(status))}</div>")
-    failed_combos = _int(status, "failed_combos")
-    failures = list(_get(status, "failures") or ())[-MAX_FAILURES:]
-    if failed_combos or failures:
+    parts += [f"<div>{esc(line)}</div>" for line in details(status)]
+    failures = _latest_failures(status)
+    if _int(status, "failed_combos") or failures:
         parts.append(
             f'<div style="color:{_COLOURS["failed"]};margin-top:4px">'
             f"<b>{esc(_failed_text(status))}</b></div>"
@@ -143,6 +129,20 @@ def render_html(status: Any) -> str:
         parts.append(f'<ul style="margin:2px 0;padding-left:18px">{items}</ul>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def details(status: Any) -> list[str]:
+    """The lines both pictures show under the bars: throughput and time
+    left, the growers at work, stale claims, the heaviest batches and the
+    scheduler tasks."""
+    lines = [progress_summary(status), *growers_text(status)]
+    if _int(status, "stale_claims"):
+        lines.append(_stale_text(status))
+    return lines + heaviest_text(status) + tasks_text(status)
+
+
+def _latest_failures(status: Any) -> list:
+    return list(_get(status, "failures") or ())[-MAX_FAILURES:]
 
 
 def progress_summary(status: Any) -> str:
@@ -333,66 +333,6 @@ def describe_failure(failure: Any) -> str:
     if len(first_line) > 200:
         first_line = first_line[:199] + "\u2026"
     return f"{', '.join(where)}: {first_line}" if where else first_line
-
-
-class WaitProgress:
-    """Live progress while ``Crop.reap(wait=True)`` waits for growers.
-
-    A ``tqdm.auto`` bar of grown batches (a widget in a notebook, text on a
-    terminal), shown only if there is something to wait for. tqdm is imported
-    only then, so this module stays light.
-
-    Parameters
-    ----------
-    total : int
-        Batches in the crop.
-    desc : str, optional
-        The bar's label.
-
-    Examples
-    --------
-    >>> with WaitProgress(sow.num_batches) as progress:  # doctest: +SKIP
-    ...     wait_for_results(progress.counting(count_missing), timeout)
-    """
-
-    def __init__(self, total: int, desc: str = "waiting for growers") -> None:
-        self.total = int(total)
-        self.desc = desc
-        self._bar: Any = None
-
-    def counting(self, count_missing: Callable[[], int]) -> Callable[[], int]:
-        """Wrap a function counting missing batches so that each count shows."""
-
-        def counted() -> int:
-            missing = count_missing()
-            self.update(self.total - missing)
-            return missing
-
-        return counted
-
-    def update(self, grown: int) -> None:
-        """Show that ``grown`` batches out of ``total`` have a result."""
-        if self._bar is None:
-            if grown >= self.total:
-                return  # nothing to wait for: no bar at all
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(
-                total=self.total, initial=grown, desc=self.desc, unit="batch"
-            )
-        elif grown != self._bar.n:
-            self._bar.update(grown - self._bar.n)
-
-    def close(self) -> None:
-        """Close the bar, if one was shown."""
-        if self._bar is not None:
-            self._bar.close()
-
-    def __enter__(self) -> WaitProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _sown(status: Any) -> bool:

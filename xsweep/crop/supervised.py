@@ -197,6 +197,15 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
         pid, self.pid = self.pid, None
+        if pid is not None and self._to >= 0 and self._from >= 0:
+            # EOF on its requests ends the child; its end of our answer pipe
+            # closes when it exits: wait for that rather than poll for it
+            with _FORK_LOCK:
+                _PARENT_FDS.discard(self._to)
+                os.close(self._to)
+                self._to = -1
+            with contextlib.suppress(OSError, ValueError):
+                select.select([self._from], [], [], 2.0)
         self._close_pipes()
         if pid is not None:
             _reap(pid, grace=2.0)
