@@ -48,9 +48,14 @@ def send(fd: int, obj: Any) -> None:
     send_bytes(fd, dumps(obj))
 
 
+def framed(data: bytes) -> bytes:
+    """An already pickled message as it goes through a pipe (length first)."""
+    return _HEADER.pack(len(data)) + data
+
+
 def send_bytes(fd: int, data: bytes) -> None:
     """Send an already pickled message."""
-    view = memoryview(_HEADER.pack(len(data)) + data)
+    view = memoryview(framed(data))
     while view:
         view = view[os.write(fd, view) :]
 
@@ -104,9 +109,9 @@ def run_child(
                 break
             done = []  # one answer for the request: each batch's blocks,
             try:  # end time and cost (cpu seconds, peak memory)
-                for k, runs in enumerate(batches):
-                    if k and stop_requested():  # the warning signal: start no
-                        done.append(None)  # other batch (its claim is released)
+                for runs in batches:
+                    if stop_requested():  # the warning signal: start no other
+                        done.append(None)  # batch (its claim is released)
                         continue
                     before = resource_usage()
                     blocks = [run(start, stop) for start, stop in runs]

@@ -10,6 +10,7 @@ never xarray, pandas or plotting.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import random
@@ -180,9 +181,10 @@ class Grower(ComputeMixin):
         flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
         _at_work(self.layout, +1)
         claimed: list[_Pending] = []  # claimed ahead, to compute together
-        sent: list[_Pending] = []  # sent to the child, being computed there
+        # requests sent to the child, oldest first, each with its send time
+        sent: collections.deque[tuple[list[_Pending], float]] = collections.deque()
         filing: list[_Pending] = []  # computed, being added to ``pending``
-        sent_at = 0.0
+        last_collect = 0.0
         ahead = self.can_start_ahead()
 
         def file_computed(seconds: float) -> None:
@@ -197,11 +199,17 @@ class Grower(ComputeMixin):
                     pending.append(e)
                 commit_due()
 
+        def send_claimed() -> None:
+            self._start_claimed(claimed)
+            with lock:
+                sent.append((list(claimed), time.monotonic()))
+                claimed.clear()
+
         def compute_claimed() -> None:
-            """Compute the claimed batches. Supervised, the child computes
-            them while this process files and writes the batches answered
-            before and claims the next (one request in flight)."""
-            nonlocal sent_at
+            """Compute the claimed batches. Supervised, up to IN_FLIGHT
+            requests are in the child at once: it computes while this process
+            files and writes the batches answered and claims the next."""
+            nonlocal last_collect
             if pending or claimed or sent:  # results wait: write them on time
                 flusher.start()
             if not ahead:
@@ -211,29 +219,31 @@ class Grower(ComputeMixin):
                     filing[:], claimed[:] = claimed, []
                 file_computed(time.monotonic() - t0)
                 return
-            t0 = sent_at
-            if sent:
-                self._compute_claimed(sent, report)  # collect the answer
-                with lock:
-                    filing[:], sent[:] = sent, []
             if claimed and stop_requested():  # the warning signal: send no more
                 with lock:
                     self._release(claimed)
                 report.stopped = "the scheduler's warning signal arrived"
-            if claimed:
-                sent_at = time.monotonic()
-                self._start_claimed(claimed)
+            if claimed and len(sent) < self.IN_FLIGHT:
+                send_claimed()
+                return
+            if sent:
+                entries, t0 = sent[0]
+                self._compute_claimed(entries, report)  # collect the oldest
                 with lock:
-                    sent[:], claimed[:] = claimed, []
+                    sent.popleft()
+                    filing[:] = entries
+                t0, last_collect = max(t0, last_collect), time.monotonic()
+            if claimed:
+                send_claimed()
             if filing:
-                file_computed(time.monotonic() - t0)
+                file_computed(last_collect - t0)
 
         try:
             for i, bid in enumerate(batch_ids):
                 if keep_going is not None and not keep_going(i):
                     break
                 if self.deadline is not None and not self.deadline.allows_another(
-                    queued=len(claimed) + len(sent)
+                    queued=len(claimed) + sum(len(r) for r, _ in sent)
                 ):
                     report.stopped = self.deadline.reason
                     break
@@ -255,14 +265,15 @@ class Grower(ComputeMixin):
             raise
         finally:
             flusher.stop()
-            if sent:  # stopped with a request in the child: end it, uncollected
+            if sent:  # stopped with requests in the child: end it, uncollected
                 with contextlib.suppress(Exception):
                     self.close()
             with lock, contextlib.suppress(Exception):  # never hide the error
                 self._release(pending)
                 self._release(filing)
                 self._release(claimed)
-                self._release(sent)
+                while sent:
+                    self._release(sent.popleft()[0])
             _at_work(self.layout, -1)
 
     def _claim(

@@ -28,7 +28,7 @@ class ComputeMixin:
     _aborted: bool
     _run: Callable | None
     _per_batch: float | None = None
-    _started_at: float | None = None
+    _starts: tuple[float, ...] = ()  # when each request not collected was sent
     _shapes: Any
 
     def _runner(self) -> Callable:
@@ -78,8 +78,8 @@ class ComputeMixin:
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         start = prov.pop("time")
-        if self._started_at is not None:  # sent by start_many: since then
-            start, self._started_at = self._started_at, None
+        if self._starts:  # sent by start_many: since then
+            start, self._starts = self._starts[0], self._starts[1:]
         usages: list[tuple[float, int | None]] = []
         if self.supervision is None:
             done = []
@@ -144,12 +144,12 @@ class ComputeMixin:
         if self._run is None:
             self._run = self._runner()
         supervisor = self._supervised()
-        self._started_at = time.time()
+        self._starts = (*self._starts, time.time())
         supervisor.start([(list(runs), f"batch {bid}") for bid, runs in batches])
 
     def close(self) -> None:
         """End the supervised child process, if any (it is started again if needed)."""
-        self._started_at = None
+        self._starts = ()
         if self._supervisor is not None:
             self._supervisor.close()
 
@@ -170,6 +170,9 @@ class ComputeMixin:
         for e, record in zip(entries, self.compute_many(asked), strict=True):
             e.record = record
 
+    #: requests in the supervised child at once (it computes one while the
+    #: next waits in its pipe, so that it never waits for this process)
+    IN_FLIGHT = 2
     #: claim at most this many fast batches ahead, computed in one request
     MAX_AHEAD = 16
     #: ... as many as take about this many seconds

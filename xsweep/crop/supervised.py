@@ -43,7 +43,7 @@ from typing import Any
 from ..engine.block import Block
 from ..engine.failures import Failure, make_failure
 from ..errors import NotPicklableError
-from .child import EOF, fault_file, recv, run_child, send
+from .child import EOF, dumps, fault_file, framed, recv, run_child, send, send_bytes
 from .placement import Placement
 
 
@@ -152,8 +152,8 @@ class Supervisor:
         #: (cpu seconds, peak bytes) of each batch of the last compute_many
         self.usages: list[tuple[float, int | None]] = []
         self._acc_cpu, self._acc_peak = 0.0, 0
-        #: a request sent by :meth:`start`, not answered yet: (batches, alive, t0)
-        self._sent: tuple[list, bool, float] | None = None
+        #: requests sent by :meth:`start`, not collected yet, oldest first
+        self._sent: list[_Sent] = []
 
     # ------------------------------------------------------------- children
     def _spawn(self) -> None:
@@ -191,11 +191,8 @@ class Supervisor:
         A child still computing a request nobody will collect (the grower
         stopped meanwhile) is killed rather than waited for.
         """
-        if self._sent is not None:
-            self._sent = None
-            if self.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
+        if self._sent:
+            self._drop_sent(kill=True)
         pid, self.pid = self.pid, None
         if pid is not None and self._to >= 0 and self._from >= 0:
             # EOF on its requests ends the child; its end of our answer pipe
@@ -272,10 +269,29 @@ class Supervisor:
             raise value
         return value
 
+    def _drop_sent(self, kill: bool) -> None:
+        """Forget the requests sent to a child that died or is killed now
+        (their batches are sent again if collected): their writes end."""
+        if kill and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        for req in self._sent:
+            req.finish()
+            req.orphan = True
+        self._sent = [r for r in self._sent if r.writer is not None]  # stuck
+
+    def _close_pipes_after_writes(self) -> None:
+        if any(r.writer is not None for r in self._sent):
+            return  # a write still blocked (a grandchild holds the pipe): leak
+        self._close_pipes()
+
     def _buried(self, t0: float, limit: float | None) -> Death:
         """Reap the dead (or killed) child: how it died."""
         pid, self.pid = self.pid, None
-        self._close_pipes()
+        for req in self._sent:  # sent to the dead child: send them again
+            req.finish()
+            req.orphan = True
+        self._close_pipes_after_writes()
         status, rss = _reap(pid, grace=1.0)
         self._acc_peak = max(self._acc_peak, (rss or 0) * 1024)  # KiB
         if self._stopping:
@@ -291,13 +307,22 @@ class Supervisor:
         their batches one at a time.
         """
         opts = self.options
-        if self._sent is not None or opts.fresh or opts.combo_time_limit is not None:
-            raise RuntimeError("Supervisor.start: a request is outstanding, or the "
-                               "options send batches one at a time")  # fmt: skip
-        todo = _normalised(batches)
-        t0 = time.monotonic()
-        alive = self._request([runs for runs, _ in todo])
-        self._sent = (todo, alive, t0)
+        if opts.fresh or opts.combo_time_limit is not None:
+            raise RuntimeError("Supervisor.start: these options send batches one "
+                               "at a time")  # fmt: skip
+        if self._stopping:
+            raise Stopped()
+        if self.pid is None:
+            self._spawn()
+        req = _Sent(_normalised(batches), time.monotonic())
+        data = dumps([runs for runs, _ in req.todo])
+        if self._sent:  # the child may be blocked writing an earlier answer
+            # until it is read: what the pipe cannot take now is written by a
+            # thread, so that neither process waits for the other
+            req.write_or_hand_over(self._to, data)
+        else:
+            req.write(self._to, data)
+        self._sent.append(req)
 
     def compute(
         self, runs: list[tuple[int, int]], what: str = "a batch"
@@ -327,9 +352,13 @@ class Supervisor:
         self.usages = []
         self._acc_cpu, self._acc_peak = 0.0, 0
         todo = _normalised(batches)
-        sent_before, self._sent = self._sent, None
-        if sent_before is not None and sent_before[0] != todo:
-            raise RuntimeError("Supervisor.compute_many: not the batches started")
+        sent_before = self._sent.pop(0) if self._sent else None
+        if sent_before is not None:
+            if sent_before.todo != todo:
+                raise RuntimeError("Supervisor.compute_many: not the batches started")
+            sent_before.finish()
+            if sent_before.orphan:  # its child died: send them again
+                sent_before = None
         solo = 0  # how many of the next batches to send one per request
         try:
             while todo:
@@ -345,7 +374,7 @@ class Supervisor:
                     sent, todo = todo, []
                 self._what = " and ".join(what for _, what in sent)
                 if sent_before is not None:  # sent by start(): collect it
-                    _, alive, t0 = sent_before
+                    alive, t0 = sent_before.alive, sent_before.t0
                     sent_before = None
                 else:
                     t0 = time.monotonic()
@@ -376,7 +405,8 @@ class Supervisor:
                 self.abort()
                 self._stopping = False
                 pid, self.pid = self.pid, None
-                self._close_pipes()
+                self._drop_sent(kill=False)
+                self._close_pipes_after_writes()
                 _reap(pid, grace=1.0)
             raise
         return list(out)
@@ -448,6 +478,53 @@ class Supervisor:
         except OSError:
             return ""
         return text
+
+
+class _Sent:
+    """A request sent to the child by :meth:`Supervisor.start`."""
+
+    def __init__(self, todo: list, t0: float) -> None:
+        self.todo = todo
+        self.t0 = t0
+        self.alive = True  # False: the write failed (the child is dead)
+        self.orphan = False  # True: its child died first; send it again
+        self.writer: threading.Thread | None = None
+
+    def write(self, fd: int, data: bytes | memoryview, framed: bool = False) -> None:
+        try:
+            if framed:
+                while data:
+                    data = data[os.write(fd, data) :]
+            else:
+                send_bytes(fd, data)
+        except OSError:
+            self.alive = False
+
+    def write_or_hand_over(self, fd: int, data: bytes) -> None:
+        """Write what the pipe takes at once; a thread writes the rest."""
+        left = memoryview(framed(data))
+        os.set_blocking(fd, False)
+        try:
+            left = left[os.write(fd, left) :]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.alive = False
+            return
+        finally:
+            os.set_blocking(fd, True)
+        if left:
+            self.writer = threading.Thread(
+                target=self.write, args=(fd, left, True), daemon=True
+            )
+            self.writer.start()
+
+    def finish(self) -> None:
+        """Wait for the write (a dead child's pipe fails it at once)."""
+        if self.writer is not None:
+            self.writer.join(timeout=5.0)
+            if not self.writer.is_alive():
+                self.writer = None
 
 
 def _normalised(batches: list) -> list[tuple[list[tuple[int, int]], str]]:
