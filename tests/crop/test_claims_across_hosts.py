@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import skewclock
 from grower_procs import PY, by_value, kill, wait_for
+from proctools import process_tree
 
 import xsweep
 from xsweep.crop import claims
@@ -65,27 +66,12 @@ def calls(gate: Path) -> list[str]:
     return path.read_text().split("\n")[:-1] if path.exists() else []
 
 
-def family(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                todo += map(
-                    int, Path(f"/proc/{p}/task/{task}/children").read_text().split()
-                )
-        except OSError:
-            pass
-    return out
-
-
 def test_a_grower_frozen_past_the_timeout_discards_its_late_result(tmp_path):
     crop, gate = sow_one(tmp_path)
     frozen = grower(crop, env={"XS_GATED": "1", "XS_GROWER": "frozen"})
     try:
         wait_for(Path(f"{gate}.entered").exists, what="the first grower at work")
-        pids = family(frozen.pid)
+        pids = process_tree(frozen.pid)
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)  # paused with its claim held
         start = time.monotonic()

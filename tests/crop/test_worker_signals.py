@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from grower_procs import PY, by_value, wait_for
+from proctools import alive
 
 import xsweep
 from xsweep.crop.layout import CropLayout
@@ -32,14 +33,6 @@ def slow(x, log):
         fh.write(f"{x} {os.getpid()} end\\n")
     return x
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from proctools import alive
 
 import xsweep
 from xsweep.engine.parallel import THREAD_VARS, default_threads
@@ -70,14 +71,6 @@ xsweep.Runner(slow, var_names="y").run_combos({{"x": range(400)}}, num_workers=2
 def pids(log: Path) -> set[int]:
     text = log.read_text() if log.exists() else ""
     return {int(line.split()[1]) for line in text.splitlines() if line.strip()}
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -127,25 +127,37 @@ def test_slurm_job_end_time_is_a_deadline(tmp_path):
     assert_nothing_held(crop)
 
 
-def test_the_warning_signal_finishes_the_batch_claims_no_more_exits_75(tmp_path):
-    crop, gate = sow(tmp_path, 6, 0.0)  # batch k grows x = k - 1
-    Path(f"{gate}-1").touch()
-    proc = grow(crop.location, "1", "2", "3", "4")
+def warn_while_held(
+    crop: xsweep.Crop, gate: Path, x: int, batches: list[str], pause: float = 0.0
+) -> tuple[str, str, int]:
+    """``xsweep grow CROP *batches``, sent SIGUSR2 (SLURM ``--signal=B:USR2@N``,
+    forwarded) while the combo ``x`` is held at its gate; the gate is opened
+    ``pause`` seconds later, the grower still running then (the signal must
+    not stop the batch in progress). Its stdout, stderr and exit code."""
+    Path(f"{gate}-{x}").touch()
+    proc = grow(crop.location, *batches)
     try:
         deadline = time.monotonic() + 30
-        while not Path(f"{gate}-1.entered").exists():
+        while not Path(f"{gate}-{x}.entered").exists():
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.01)
-        proc.send_signal(signal.SIGUSR2)  # SLURM --signal=B:USR2@N, forwarded
-        time.sleep(0.2)  # the signal must not stop the batch in progress
-        assert proc.poll() is None
-        Path(f"{gate}-1").unlink()
+        proc.send_signal(signal.SIGUSR2)
+        if pause:
+            time.sleep(pause)
+            assert proc.poll() is None
+        Path(f"{gate}-{x}").unlink()
         out, err = proc.communicate(timeout=60)
     finally:
-        Path(f"{gate}-1").unlink(missing_ok=True)
+        Path(f"{gate}-{x}").unlink(missing_ok=True)
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == EXIT_STOPPED, err
+    return out, err, proc.returncode
+
+
+def test_the_warning_signal_finishes_the_batch_claims_no_more_exits_75(tmp_path):
+    crop, gate = sow(tmp_path, 6, 0.0)  # batch k grows x = k - 1
+    out, err, code = warn_while_held(crop, gate, 1, ["1", "2", "3", "4"], pause=0.2)
+    assert code == EXIT_STOPPED, err
     assert crop.completed_results() == (1, 2)  # finished, then no other claimed
     assert "warning signal" in out
     assert_nothing_held(crop)
@@ -156,21 +168,8 @@ def test_the_warning_signal_starts_no_batch_claimed_ahead(tmp_path):
     # its child in one request; the signal comes while the 21st (x = 20) is
     # held at its gate, with those claimed after it waiting in the same request
     crop, gate = sow(tmp_path, 40, 0.0)
-    Path(f"{gate}-20").touch()
-    proc = grow(crop.location, *map(str, range(1, 41)))
-    try:
-        deadline = time.monotonic() + 30
-        while not Path(f"{gate}-20.entered").exists():
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGUSR2)
-        Path(f"{gate}-20").unlink()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        Path(f"{gate}-20").unlink(missing_ok=True)
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == EXIT_STOPPED, err
+    out, err, code = warn_while_held(crop, gate, 20, [str(b) for b in range(1, 41)])
+    assert code == EXIT_STOPPED, err
     assert crop.completed_results() == tuple(range(1, 22))
     assert "warning signal" in out
     assert_nothing_held(crop)

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import skewclock
 from hosts import PY, Grower
+from proctools import process_tree
 
 import xsweep
 
@@ -74,20 +75,6 @@ def inner_pid(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                kids = Path(f"/proc/{p}/task/{task}/children").read_text()
-                todo += [int(k) for k in kids.split()]
-        except OSError:
-            pass
-    return out
 
 
 def holding(claims_dir: Path, host: str, grower: Grower) -> list[Path]:
@@ -152,7 +139,7 @@ def test_a_crop_across_hosts_over_sshfs_loses_nothing_and_duplicates_nothing(
     for gid in ("c1", "c2"):
         g = growers[gid]
         if poll(lambda g=g: holding(local / "claims", "ahead", g), 20, "a claim"):
-            pids = tree(g.child())
+            pids = process_tree(g.child())
             for pid in pids:
                 os.kill(pid, signal.SIGSTOP)
             frozen_claims = holding(local / "claims", "ahead", g)
@@ -178,7 +165,7 @@ def test_a_crop_across_hosts_over_sshfs_loses_nothing_and_duplicates_nothing(
     ]
     poll(lambda: all(r.exists() for r in results), 90, "its batches taken over")
     assert time.monotonic() - frozen_at > TIMEOUT  # never before the timeout
-    for pid in tree(growers[frozen].child()):
+    for pid in process_tree(growers[frozen].child()):
         os.kill(pid, signal.SIGCONT)
     growers[frozen].signal(signal.SIGCONT)
 
