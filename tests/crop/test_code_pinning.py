@@ -112,3 +112,31 @@ def test_fn_given_to_grow_is_checked_with_what_changed_and_how_to_adopt(modules)
     assert (summary.kept, summary.to_compute) == (0, 2)
     crop.grow()
     assert list(crop.reap()) == [7, 14]
+
+
+def test_xsweep_retry_adopt_code_reruns_the_failed_combos_with_the_fixed_code(
+    modules,
+):
+    names, paths, src = modules
+    paths["helper"].write_text("def g(x):\n    return 10 // (x - 2)\n")  # x=2 fails
+    module = importlib.import_module(names["module"])
+    crop = xsweep.Crop(fn=module.f, parent_dir=src.parent, name="adopt")
+    crop.sow_combos({"x": [1, 2, 3]}, verbosity=0)
+    for batch in (1, 2, 3):
+        grow(crop, batch, src)
+    assert [f.combo["x"] for f in crop.failures()] == [2]
+
+    paths["helper"].write_text("def g(x):\n    return 10 // (x - 2) if x != 2 else 0\n")
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def retry(*extra: str) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "xsweep", "retry", crop.location, *extra]
+        return subprocess.run(argv, capture_output=True, text=True, env=env)
+
+    plain = retry()  # the sown code is pinned: the edited code is refused
+    assert plain.returncode != 0 and f"{names['helper']}.g changed" in plain.stderr
+    assert "--adopt-code" in plain.stderr
+    adopted = retry("--adopt-code")
+    assert adopted.returncode == 0, adopted.stderr
+    assert "0 still fail" in adopted.stdout
+    assert list(crop.reap()) == [-10, 0, 10]  # x=1 and x=3 from the sown code

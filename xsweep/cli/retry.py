@@ -17,6 +17,14 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``retry``'s arguments to ``parser``."""
     add_crop_arguments(parser)
+    parser.add_argument(
+        "--adopt-code",
+        action="store_true",
+        help="the function's code was edited to fix the failed combos: rerun "
+        "them with the code as it is on disk now, keeping the other results "
+        "(of the code sown); the reaped dataset names both versions. For a "
+        "function saved by reference (importable from its module).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NOTHING
     from ..crop.sigterm import released_on_sigterm
 
+    # the crop's function as its module defines it now (imported afresh)
+    fn = crop.fn if args.adopt_code else None
     with released_on_sigterm():
-        report = crop.retry_failed()
+        report = crop.retry_failed(fn=fn)
     after = crop.status().failed_combos
     print(f"retried {before} failed combo(s) in {crop.location}: {after} still fail")
     if report.held:

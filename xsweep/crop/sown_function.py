@@ -84,9 +84,9 @@ def check_function(
     raise FunctionMismatchError(
         f"{where}. Nothing was grown: results of two versions of the code are "
         "never mixed. Either restore the code as it was when sown (e.g. `git "
-        "stash`) and grow again; or adopt the new code, in Python: "
-        "crop.retry_failed(fn=new_fn) if the change only fixes failed combos "
-        "(other results are kept), else crop.sow_combos(...) again with it "
-        "(its results are computed afresh; keep_old_code=True keeps the old "
-        "ones), then grow."
+        "stash`) and grow again; or adopt the new code: if the change only "
+        "fixes failed combos, `xsweep retry CROP --adopt-code` or, in Python, "
+        "crop.retry_failed(fn=new_fn) (other results are kept); else "
+        "crop.sow_combos(...) again with it (its results are computed afresh; "
+        "keep_old_code=True keeps the old ones), then grow."
     )
