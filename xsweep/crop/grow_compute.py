@@ -75,6 +75,7 @@ class ComputeMixin:
             raise Stopped()
         if self._run is None:
             self._run = self._runner()
+        batches = [(bid, list(runs)) for bid, runs in batches]
         prov = this_process()
         prov["fn_fingerprint"] = self.sow.fn_fingerprint
         start = prov.pop("time")
@@ -102,6 +103,7 @@ class ComputeMixin:
             if blocks is None:  # not started (the warning signal): no record
                 records.append(None)
                 continue
+            _check_cover(batch_id, batches[k][1], blocks)
             p = {**prov, "start": start, "end": end}
             # CPU time and peak memory (max RSS) of the process that computed it
             p["cpu_time"], p["max_rss"] = usages[k] if k < len(usages) else (None, None)
@@ -194,3 +196,28 @@ class ComputeMixin:
             per = seconds / batches
             old = self._per_batch
             self._per_batch = per if old is None else 0.7 * old + 0.3 * per
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _check_cover(batch_id: int, runs: Iterable[tuple[int, int]], blocks: list) -> None:
+    """Refuse to record blocks that are not exactly the combos asked for the
+    batch: a result is never written under another batch's name."""
+    asked = _merged((int(a), int(b)) for a, b in runs)
+    got = _merged((b.start, b.stop) for b in blocks)
+    if asked != got:
+        from ..errors import WorkerError
+
+        raise WorkerError(
+            f"internal error: the results computed for batch {batch_id} cover "
+            f"combos {got[:3]}..., not the batch's {asked[:3]}...; nothing was "
+            "written. Please report this."
+        )

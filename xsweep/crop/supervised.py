@@ -312,9 +312,13 @@ class Supervisor:
                                "at a time")  # fmt: skip
         if self._stopping:
             raise Stopped()
+        req = _Sent(_normalised(batches), time.monotonic())
+        if any(r.orphan for r in self._sent):  # answers come in request order:
+            req.orphan = True  # after a death, send when collected, in turn
+            self._sent.append(req)
+            return
         if self.pid is None:
             self._spawn()
-        req = _Sent(_normalised(batches), time.monotonic())
         data = dumps([runs for runs, _ in req.todo])
         if self._sent:  # the child may be blocked writing an earlier answer
             # until it is read: what the pipe cannot take now is written by a
@@ -487,7 +491,9 @@ class _Sent:
         self.todo = todo
         self.t0 = t0
         self.alive = True  # False: the write failed (the child is dead)
-        self.orphan = False  # True: its child died first; send it again
+        #: True: not (or no longer) in the child's pipe: its child died
+        #: first, or one sent before it was: it is sent when collected
+        self.orphan = False
         self.writer: threading.Thread | None = None
 
     def write(self, fd: int, data: bytes | memoryview, framed: bool = False) -> None:
