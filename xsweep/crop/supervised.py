@@ -328,6 +328,19 @@ class Supervisor:
             req.write(self._to, data)
         self._sent.append(req)
 
+    def _send_again(self, requests: list[_Sent]) -> None:
+        """Send requests whose child died (every one outstanding, oldest
+        first) to a child with none outstanding, in order."""
+        if self.pid is None:
+            self._spawn()
+        for k, req in enumerate(requests):
+            req.orphan, req.alive, req.t0 = False, True, time.monotonic()
+            data = dumps([runs for runs, _ in req.todo])
+            if k:
+                req.write_or_hand_over(self._to, data)
+            else:
+                req.write(self._to, data)
+
     def compute(
         self, runs: list[tuple[int, int]], what: str = "a batch"
     ) -> list[Block]:
@@ -361,8 +374,8 @@ class Supervisor:
             if sent_before.todo != todo:
                 raise RuntimeError("Supervisor.compute_many: not the batches started")
             sent_before.finish()
-            if sent_before.orphan:  # its child died: send them again
-                sent_before = None
+            if sent_before.orphan:  # its child died: send it, and those
+                self._send_again([sent_before, *self._sent])  # after it, again
         solo = 0  # how many of the next batches to send one per request
         try:
             while todo:
