@@ -1,31 +1,20 @@
 """Supervised growing: the user's function runs in a child process that is watched.
 
 A grower (the *supervisor*) keeps claims, heartbeats and writes; a child
-process forked from it runs the function, batch after batch, and sends each
-batch's blocks back through a pipe. The supervisor sees the child die:
-
-- a combo that kills its process (a segfault or any other signal, the
-  out-of-memory killer's SIGKILL, ``os._exit``, a library calling ``exit``)
-  becomes a failure of that combo, saying how the process died, on which host
-  and its peak memory; a child is forked again and the rest of the batch is
-  run one combo at a time (so that a second death names its combo), every
-  other result of the batch kept;
-- after :attr:`Supervision.max_deaths` deaths in one batch, its combos not
-  yet run are recorded as failures too ("not run"), so a batch that kills
-  every process it meets is written (with its failures) and never claimed
-  again; ``xsweep retry`` reruns them;
-- with a per-combo time limit, combos are sent one at a time and a combo
-  that runs longer is killed and recorded as a failure;
-- with ``fresh=True``, each batch gets a new child (memory that leaks in the
-  function is returned after every batch).
+process forked from it runs the function and sends each batch's blocks back
+through a pipe, with up to two requests in it at once. The supervisor sees the
+child die: a combo that kills its process becomes a failure of that combo
+(:mod:`~xsweep.crop.deaths`); a child is forked again and the rest of the
+batch run one combo at a time (so that a second death names its combo), every
+other result kept; after :attr:`Supervision.max_deaths` deaths in one batch
+its combos not yet run fail as "not run". With a per-combo time limit, combos
+are sent one at a time and one that runs longer is killed; with
+``fresh=True``, each batch gets a new child.
 
 Results already computed live in the supervisor, so a child's death never
-loses them. The child ignores SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (a
-scheduler or a terminal signals the whole process group: the supervisor
-decides) and dies with its supervisor (``PR_SET_PDEATHSIG``).
-
-Linux and other systems with ``os.fork``; the grow path imports nothing more
-than the standard library here.
+loses them. The child ignores SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 (the
+supervisor decides) and dies with its supervisor (``PR_SET_PDEATHSIG``).
+Linux and other systems with ``os.fork``; standard library only (grow path).
 """
 
 from __future__ import annotations
@@ -41,10 +30,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine.block import Block
-from ..engine.failures import Failure, make_failure
 from ..errors import NotPicklableError
-from .child import EOF, dumps, fault_file, framed, recv, run_child, send, send_bytes
+from .child import EOF, dumps, fault_file, recv, run_child, send
+from .deaths import Death, death_block, not_run_blocks, reap_child
 from .placement import Placement
+from .requests import Request, normalised
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,42 +72,6 @@ class Stopped(BaseException):
     """The supervisor was told to stop (:meth:`Supervisor.abort`): not a failure."""
 
 
-@dataclasses.dataclass
-class Death:
-    """How a child process ended without answering."""
-
-    pid: int
-    status: int
-    peak_rss_kib: int
-    seconds: float
-    limit: float | None = None  # killed by us: the combo passed this time limit
-
-    def describe(self) -> str:
-        """E.g. "was killed by signal 11 (SIGSEGV)"."""
-        if self.limit is not None:
-            return f"ran longer than the time limit of {self.limit:g} s and was killed"
-        if os.WIFSIGNALED(self.status):
-            num = os.WTERMSIG(self.status)
-            try:
-                name = signal.Signals(num).name
-            except ValueError:
-                name = f"signal {num}"
-            text = f"was killed by signal {num} ({name})"
-            if num == signal.SIGKILL:
-                text += " (the out-of-memory killer, or kill -9)"
-            return text
-        code = os.WEXITSTATUS(self.status) if os.WIFEXITED(self.status) else -1
-        return (
-            f"exited with status {code} without returning (os._exit, or a "
-            "library calling exit())"
-        )
-
-    @property
-    def exc_type(self) -> str:
-        """The failure's type name."""
-        return "TimeLimitExceeded" if self.limit is not None else "ProcessDied"
-
-
 #: held while a supervisor forks and closes the child's ends of its pipes, so
 #: that no other thread's child inherits them (a copy would hide a death)
 _FORK_LOCK = threading.Lock()
@@ -153,7 +107,7 @@ class Supervisor:
         self.usages: list[tuple[float, int | None]] = []
         self._acc_cpu, self._acc_peak = 0.0, 0
         #: requests sent by :meth:`start`, not collected yet, oldest first
-        self._sent: list[_Sent] = []
+        self._sent: list[Request] = []
 
     # ------------------------------------------------------------- children
     def _spawn(self) -> None:
@@ -205,7 +159,7 @@ class Supervisor:
                 select.select([self._from], [], [], 2.0)
         self._close_pipes()
         if pid is not None:
-            _reap(pid, grace=2.0)
+            reap_child(pid, grace=2.0)
         if self._fault >= 0:
             os.close(self._fault)
             self._fault = -1
@@ -292,7 +246,7 @@ class Supervisor:
             req.finish()
             req.orphan = True
         self._close_pipes_after_writes()
-        status, rss = _reap(pid, grace=1.0)
+        status, rss = reap_child(pid, grace=1.0)
         self._acc_peak = max(self._acc_peak, (rss or 0) * 1024)  # KiB
         if self._stopping:
             raise Stopped()
@@ -312,7 +266,7 @@ class Supervisor:
                                "at a time")  # fmt: skip
         if self._stopping:
             raise Stopped()
-        req = _Sent(_normalised(batches), time.monotonic())
+        req = Request(normalised(batches), time.monotonic())
         if any(r.orphan for r in self._sent):  # answers come in request order:
             req.orphan = True  # after a death, send when collected, in turn
             self._sent.append(req)
@@ -328,7 +282,7 @@ class Supervisor:
             req.write(self._to, data)
         self._sent.append(req)
 
-    def _send_again(self, requests: list[_Sent]) -> None:
+    def _send_again(self, requests: list[Request]) -> None:
         """Send requests whose child died (every one outstanding, oldest
         first) to a child with none outstanding, in order."""
         if self.pid is None:
@@ -368,7 +322,7 @@ class Supervisor:
         out = _Answers(self)
         self.usages = []
         self._acc_cpu, self._acc_peak = 0.0, 0
-        todo = _normalised(batches)
+        todo = normalised(batches)
         sent_before = self._sent.pop(0) if self._sent else None
         if sent_before is not None:
             if sent_before.todo != todo:
@@ -411,7 +365,15 @@ class Supervisor:
                     runs, self._what = sent[0]
                     if sum(b - a for a, b in runs) == 1:
                         out.append(
-                            ([self._failed(runs[0][0], got)], [got], time.time())
+                            (
+                                [
+                                    death_block(
+                                        self.combos, runs[0][0], got, self._fault_text()
+                                    )
+                                ],
+                                [got],
+                                time.time(),
+                            )
                         )
                     else:
                         out.append((*self._one_by_one(runs, [got]), time.time()))
@@ -424,7 +386,7 @@ class Supervisor:
                 pid, self.pid = self.pid, None
                 self._drop_sent(kill=False)
                 self._close_pipes_after_writes()
-                _reap(pid, grace=1.0)
+                reap_child(pid, grace=1.0)
             raise
         return list(out)
 
@@ -443,49 +405,19 @@ class Supervisor:
         indices = [i for a, b in runs for i in range(a, b)]
         for n, i in enumerate(indices):
             if len(deaths) >= self.options.max_deaths:
-                blocks.extend(self._not_run(indices[n:], len(deaths)))
+                blocks.extend(
+                    not_run_blocks(
+                        self.combos, indices[n:], len(deaths), self.options.max_deaths
+                    )
+                )
                 break
             got = self._ask([(i, i + 1)], limit)
             if isinstance(got, Death):
                 deaths.append(got)
-                blocks.append(self._failed(i, got))
+                blocks.append(death_block(self.combos, i, got, self._fault_text()))
             else:
                 blocks.extend(got)
         return blocks, deaths
-
-    def _failed(self, index: int, death: Death) -> Block:
-        """A block holding the failure of combo ``index`` that ``death`` ended."""
-        now = time.time()
-        combo = self.combos.combo(index)
-        mib = death.peak_rss_kib / 1024
-        failure = make_failure(index, combo, RuntimeError(), now - death.seconds, now)
-        message = (
-            f"the process running this combo {death.describe()} (pid "
-            f"{death.pid} on {failure.host}, peak memory {mib:.0f} MiB, after "
-            f"{death.seconds:.3g} s)"
-        )
-        failure = dataclasses.replace(
-            failure,
-            exc_type=death.exc_type,
-            message=message,
-            traceback=self._fault_text() or message + "\n",
-            pid=death.pid,
-        )
-        return _failed_block(index, [failure])
-
-    def _not_run(self, indices: list[int], deaths: int) -> list[Block]:
-        """Blocks failing ``indices`` unrun: the batch killed too many processes."""
-        message = (
-            f"not run: this batch killed its process {deaths} times "
-            f"(max_deaths={self.options.max_deaths}); the other combos of the "
-            "batch are kept. Fix the function, then `xsweep retry` reruns these"
-        )
-        now = time.time()
-        out = []
-        for i in indices:
-            f = make_failure(i, self.combos.combo(i), RuntimeError(message), now, now)
-            out.append(_failed_block(i, [dataclasses.replace(f, exc_type="NotRun")]))
-        return out
 
     def _fault_text(self) -> str:
         """What faulthandler wrote when the child crashed (a Python traceback)."""
@@ -495,84 +427,6 @@ class Supervisor:
         except OSError:
             return ""
         return text
-
-
-class _Sent:
-    """A request sent to the child by :meth:`Supervisor.start`."""
-
-    def __init__(self, todo: list, t0: float) -> None:
-        self.todo = todo
-        self.t0 = t0
-        self.alive = True  # False: the write failed (the child is dead)
-        #: True: not (or no longer) in the child's pipe: its child died
-        #: first, or one sent before it was: it is sent when collected
-        self.orphan = False
-        self.writer: threading.Thread | None = None
-
-    def write(self, fd: int, data: bytes | memoryview, framed: bool = False) -> None:
-        try:
-            if framed:
-                while data:
-                    data = data[os.write(fd, data) :]
-            else:
-                send_bytes(fd, data)
-        except OSError:
-            self.alive = False
-
-    def write_or_hand_over(self, fd: int, data: bytes) -> None:
-        """Write what the pipe takes at once; a thread writes the rest."""
-        left = memoryview(framed(data))
-        os.set_blocking(fd, False)
-        try:
-            left = left[os.write(fd, left) :]
-        except BlockingIOError:
-            pass
-        except OSError:
-            self.alive = False
-            return
-        finally:
-            os.set_blocking(fd, True)
-        if left:
-            self.writer = threading.Thread(
-                target=self.write, args=(fd, left, True), daemon=True
-            )
-            self.writer.start()
-
-    def finish(self) -> None:
-        """Wait for the write (a dead child's pipe fails it at once)."""
-        if self.writer is not None:
-            self.writer.join(timeout=5.0)
-            if not self.writer.is_alive():
-                self.writer = None
-
-
-def _normalised(batches: list) -> list[tuple[list[tuple[int, int]], str]]:
-    """``(runs, what)`` pairs with the runs as lists of plain int pairs."""
-    return [([(int(a), int(b)) for a, b in runs], what) for runs, what in batches]
-
-
-def _failed_block(index: int, failures: list[Failure]) -> Block:
-    return Block(index, index + 1, "empty", [], (0,), failures)
-
-
-def _reap(pid: int, grace: float) -> tuple[int, int]:
-    """Wait for ``pid`` (SIGKILL after ``grace`` s): its status and peak RSS (KiB)."""
-    deadline = time.monotonic() + grace
-    delay = 0.0005
-    while True:
-        try:
-            got, status, usage = os.wait4(pid, os.WNOHANG)
-        except ChildProcessError:
-            return 0, 0
-        if got == pid:
-            return status, int(usage.ru_maxrss)
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            _, status, usage = os.wait4(pid, 0)
-            return status, int(usage.ru_maxrss)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
 
 
 class _Answers(list):
