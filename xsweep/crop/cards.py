@@ -259,3 +259,20 @@ def heartbeat_for(timeout: float) -> Heartbeat:
     if hb is None:
         hb = _heartbeats[timeout] = Heartbeat(beat_interval(timeout))
     return hb
+
+
+_working: dict[tuple[str, int], int] = {}
+_working_lock = threading.Lock()
+
+
+def at_work(claims_dir: str, step: int) -> None:
+    """Count this process's grow loops on the crop whose claims are in
+    ``claims_dir``; the last one to stop removes the process's holder card, so
+    that ``xsweep status`` lists live growers only while they grow (a notebook
+    that grew once is not one)."""
+    key = (claims_dir, os.getpid())
+    with _working_lock:
+        n = _working[key] = _working.get(key, 0) + step
+        if n <= 0:
+            del _working[key]
+            card_for(claims_dir).remove()

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CropReapedError, FileSystemError
 from . import claims, records
+from .cards import at_work
 from .deadline import stop_requested
+from .flusher import Flusher
 from .grow_report import GrowReport
 from .layout import CropLayout
 from .result_checks import expected_shapes
@@ -53,51 +55,6 @@ class _Pending:
     since: float
     record: dict[str, Any] | None = None
     claimed_at: float = field(default_factory=claims.now)
-
-
-class _Flusher:
-    """A daemon thread calling ``flush`` every ``interval`` seconds until stopped."""
-
-    def __init__(self, flush: Callable[[], None], interval: float) -> None:
-        self._flush = flush
-        self._interval = interval
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="xsweep-flush", daemon=True
-            )
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self._interval):
-            with contextlib.suppress(Exception):  # the grower meets it again
-                self._flush()
-
-    def stop(self) -> None:
-        """Stop the thread and wait for it."""
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
-_working: dict[tuple[str, int], int] = {}
-_working_lock = threading.Lock()
-
-
-def _at_work(layout: CropLayout, step: int) -> None:
-    """Count this process's grow loops on a crop; the last one to stop removes
-    the process's holder card, so that ``xsweep status`` lists live growers
-    only while they grow (a notebook that grew once is not one)."""
-    key = (str(layout.claims_dir), os.getpid())
-    with _working_lock:
-        n = _working[key] = _working.get(key, 0) + step
-        if n <= 0:
-            del _working[key]
-            claims.card_for(key[0]).remove()
 
 
 class Grower(ComputeMixin):
@@ -178,8 +135,8 @@ class Grower(ComputeMixin):
                 ):
                     self._commit(pending, report)
 
-        flusher = _Flusher(commit_due, GROUP_MAX_SECONDS / 2)
-        _at_work(self.layout, +1)
+        flusher = Flusher(commit_due, GROUP_MAX_SECONDS / 2)
+        at_work(str(self.layout.claims_dir), +1)
         claimed: list[_Pending] = []  # claimed ahead, to compute together
         # requests sent to the child, oldest first, each with its send time
         sent: collections.deque[tuple[list[_Pending], float]] = collections.deque()
@@ -274,7 +231,7 @@ class Grower(ComputeMixin):
                 self._release(claimed)
                 while sent:
                     self._release(sent.popleft()[0])
-            _at_work(self.layout, -1)
+            at_work(str(self.layout.claims_dir), -1)
 
     def _claim(
         self, batch_id: int, report: GrowReport, precheck: bool
