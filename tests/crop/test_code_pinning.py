@@ -140,3 +140,19 @@ def test_xsweep_retry_adopt_code_reruns_the_failed_combos_with_the_fixed_code(
     assert adopted.returncode == 0, adopted.stderr
     assert "0 still fail" in adopted.stdout
     assert list(crop.reap()) == [-10, 0, 10]  # x=1 and x=3 from the sown code
+
+
+def test_a_function_saved_by_value_fingerprints_the_same_once_loaded_elsewhere():
+    # `ones` names both the function and the attribute it reads (np.ones):
+    # only the globals it reads count, as cloudpickle saves them
+    import pickle
+
+    import cloudpickle
+    from grower_procs import by_value
+
+    from xsweep.crop.fingerprint import function_fingerprint
+
+    source = "import numpy as np\n\ndef ones(n):\n    return np.ones(n)\n"
+    fn = by_value(source, "ones")
+    loaded = pickle.loads(cloudpickle.dumps(fn))
+    assert function_fingerprint(loaded) == function_fingerprint(fn)

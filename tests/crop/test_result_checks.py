@@ -137,3 +137,34 @@ def test_a_size_set_by_the_first_result_holds_for_the_later_batches(tmp_path):
     ds = crop.reap(allow_incomplete=True)
     assert ds["y"].sel(n=good).values.tolist() == [1.0] * good
     assert np.isnan(ds["y"].sel(n=bad).values).all()
+
+
+ONES = """
+import numpy as np
+
+def ones(n):
+    return np.ones(n)
+"""
+
+
+def test_two_growers_whose_first_results_differ_in_size_keep_the_crop_reapable(
+    tmp_path,
+):
+    # each `xsweep grow` process grows one batch, so each one's first result
+    # would fix the size of "i" for itself: the crop fixes it once, for all
+    runner = xsweep.Runner(by_value(ONES, "ones"), var_names="y", var_dims={"y": ["i"]})
+    crop = runner.Crop(name="sizes", parent_dir=str(tmp_path), batchsize=1)
+    crop.sow_combos({"n": [2, 3]})
+    for batch in ("1", "2"):  # n = 2, then n = 3, each in a process of its own
+        done = subprocess.run(
+            [sys.executable, "-m", "xsweep", "grow", crop.location, batch],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+    (failure,) = crop.failures()  # n = 3 differs from the crop's first result
+    assert failure.combo["n"] == 3 and "shape (3,)" in failure.message
+    with pytest.raises(CropError, match="failed"):
+        crop.reap()  # refused, saying why: never "complete" yet unreapable
+    ds = crop.reap(allow_incomplete=True)
+    assert ds["y"].isel(n=0).values.tolist() == [1.0, 1.0]
+    assert np.isnan(ds["y"].isel(n=1).values).all()

@@ -88,12 +88,31 @@ def _data_bytes(value: Any) -> bytes | None:
     return None
 
 
+#: the instructions that name a global (not an attribute: ``np.ones`` reads
+#: the global ``np`` and the attribute ``ones``)
+_GLOBAL_OPS = frozenset(("LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"))
+
+
 def _global_names(code: types.CodeType) -> list[str]:
-    names = list(code.co_names)
+    """The globals a function's code reads (nested functions' included), as
+    cloudpickle captures them: a function saved by value fingerprints the
+    same once loaded elsewhere."""
+    import dis
+
+    names = [i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_OPS]
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names += _global_names(const)
-    return names
+    return list(dict.fromkeys(names))
+
+
+def _all_names(code: types.CodeType) -> list[str]:
+    """Every global and attribute name the code uses (nested code included)."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _all_names(const)
+    return list(dict.fromkeys(names))
 
 
 #: how many calls deep the functions a function calls are fingerprinted
@@ -171,7 +190,8 @@ def _fn_parts(fn: Any, depth: int, seen: set[int], out: dict[str, list[bytes]]) 
             if _is_user_module(value):  # helper.g(...): what it reads of helper
                 parts.append(f"module {value.__name__}".encode())
                 attrs = [
-                    (f"{name}.{a}", getattr(value, a, _MISSING_ATTR)) for a in names
+                    (f"{name}.{a}", getattr(value, a, _MISSING_ATTR))
+                    for a in _all_names(code)
                 ]
                 parts += _values(attrs, depth, seen, out, own=False)
             continue

@@ -28,7 +28,7 @@ from .deadline import stop_requested
 from .flusher import Flusher
 from .grow_report import GrowReport
 from .layout import CropLayout
-from .result_checks import expected_shapes
+from .result_checks import CropSizes, expected_shapes
 from .sow import SowRecord
 from .store import ResultStore
 
@@ -98,6 +98,8 @@ class Grower(ComputeMixin):
         self._aborted = False
         #: what each combo's outputs must look like to be labelled
         self._shapes = expected_shapes(sow.labels)
+        #: sizes fixed for the whole crop by its first result written
+        self._sizes = CropSizes(layout, self._shapes)
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True
@@ -276,6 +278,8 @@ class Grower(ComputeMixin):
             and not claims.still_held(e.claim, e.token)
         ]
         keep = [e for e in pending if e not in lost]
+        if keep and self._sizes.active:
+            self._sizes.check([e.record for e in keep], self.sow.combos)
         written = (
             set(self.store.write_group([e.record for e in keep])) if keep else set()
         )
@@ -330,6 +334,7 @@ class Grower(ComputeMixin):
                 report.skipped.append(batch_id)
                 return
             new = self.compute(batch_id, [(i, i + 1) for i in failed])
+            self._sizes.check([new], self.sow.combos)
             record = dict(old)
             record["blocks"] = old["blocks"] + new["blocks"]
             record["failures"] = new["failures"]

@@ -96,6 +96,11 @@ class CropLayout:
     def function_file(self, fn_fingerprint: str) -> Path:
         return self.location / f"function.{fn_fingerprint}.xsw"
 
+    def sizes_file(self, key: str) -> Path:
+        """The sizes the crop's first written result gave to dimensions sized
+        by the results (``key``: of the labels; first writer wins)."""
+        return self.location / f"sizes.{key}.xsw"
+
     @property
     def farmer_file(self) -> Path:
         return self.location / "farmer.xsw"

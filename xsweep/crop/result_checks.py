@@ -196,3 +196,67 @@ def _rebuild(block: Any, combos: Any, shapes: dict | None) -> Any:
         results[offset] = FAILED
         failed.add(offset)
     return build_block(results, block.start, sorted(failed), failures, block.duration)
+
+
+class CropSizes:
+    """Sizes of the dimensions sized by the results, fixed once for the crop.
+
+    A dimension of an output without ``var_coords`` takes its size from the
+    results. Each grower fixes it from its own first good result; so that two
+    growers (two processes, two hosts) whose first results differ never both
+    write, the first result written fixes it for the whole crop, in a file of
+    the crop directory (first writer wins), and every grower checks its
+    results against that file before writing them: a result of another size
+    is a failure of its combo, and a crop that says it is complete can always
+    be reaped.
+
+    Parameters
+    ----------
+    layout : CropLayout
+        The crop directory.
+    shapes : dict or None
+        What :func:`expected_shapes` gives for the crop's labels.
+    """
+
+    def __init__(self, layout: Any, shapes: dict[str, tuple | None] | None) -> None:
+        self._expected = dict(shapes or {})
+        self.active = any(w is not None and None in w for w in self._expected.values())
+        self.pinned: dict[str, tuple | None] | None = None
+        if self.active:
+            import hashlib
+
+            key = hashlib.blake2b(
+                repr(sorted(self._expected.items())).encode(), digest_size=8
+            ).hexdigest()
+            self._path = layout.sizes_file(key)
+
+    def check(self, results: list[dict[str, Any]], combos: Any) -> None:
+        """Fail, in the result records ``results``, every combo whose outputs
+        differ in size from the crop's first result (fixing it if none was)."""
+        if not self.active:
+            return
+        if self.pinned is None:
+            self.pinned = self._pin(results)
+            if self.pinned is None:
+                return  # no good result yet: nothing to compare
+        for record in results:
+            record["blocks"] = check_blocks(record["blocks"], combos, self.pinned)
+            record["failures"] = [f for b in record["blocks"] for f in b.failures]
+
+    def _pin(self, results: list[dict[str, Any]]) -> dict[str, tuple | None] | None:
+        from . import records
+
+        pinned = records.read_if_exists(self._path, "sizes")
+        if pinned is not None:
+            return pinned
+        mine = dict(self._expected)
+        for record in results:
+            for block in record["blocks"]:
+                if block.kind != "empty":
+                    _pin_sizes(mine, block)
+        if any(w is not None and None in w for w in mine.values()):
+            return None
+        made = records.write_linked(
+            [str(self._path)], "sizes", mine, what="sizes of the crop's results"
+        )
+        return mine if made else records.read(self._path, "sizes")
