@@ -168,3 +168,24 @@ def test_two_growers_whose_first_results_differ_in_size_keep_the_crop_reapable(
     ds = crop.reap(allow_incomplete=True)
     assert ds["y"].isel(n=0).values.tolist() == [1.0, 1.0]
     assert np.isnan(ds["y"].isel(n=1).values).all()
+
+
+def test_sowing_again_with_new_code_fixes_the_sizes_afresh(tmp_path):
+    # the spectrum of each combo grows from 2 to 3 points with the new code:
+    # its results are computed afresh, at their own size, and reap
+    def two(n):
+        return np.ones(2) * n
+
+    def three(n):
+        return np.ones(3) * n
+
+    labels = {"var_names": "y", "var_dims": {"y": ["i"]}}
+    crop = xsweep.Runner(two, **labels).Crop(name="resized", parent_dir=str(tmp_path))
+    crop.sow_combos({"n": [1, 2]}, verbosity=0)
+    crop.grow_missing()
+    assert crop.reap(clean_up=False)["y"].shape == (2, 2)
+    crop = xsweep.Runner(three, **labels).Crop(name="resized", parent_dir=str(tmp_path))
+    crop.sow_combos({"n": [1, 2]}, verbosity=0)
+    crop.grow_missing()
+    assert crop.failures() == []
+    assert crop.reap()["y"].shape == (2, 3)

@@ -99,7 +99,7 @@ class Grower(ComputeMixin):
         #: what each combo's outputs must look like to be labelled
         self._shapes = expected_shapes(sow.labels)
         #: sizes fixed for the whole crop by its first result written
-        self._sizes = CropSizes(layout, self._shapes)
+        self._sizes = CropSizes(layout, self._shapes, _results_salt(sow))
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True
@@ -441,3 +441,10 @@ class Grower(ComputeMixin):
 def _ids(ids: list[int]) -> str:
     shown = ", ".join(map(str, ids[:10]))
     return shown + (f" (+{len(ids) - 10} more)" if len(ids) > 10 else "")
+
+
+def _results_salt(sow: SowRecord) -> str:
+    """Fingerprints of what decides the results besides the combos."""
+    from .fingerprint import constants_fingerprint
+
+    return f"{sow.fn_fingerprint}|{constants_fingerprint(sow.constants)}"
