@@ -99,7 +99,7 @@ class Grower(ComputeMixin):
         #: what each combo's outputs must look like to be labelled
         self._shapes = expected_shapes(sow.labels)
         #: sizes fixed for the whole crop by its first result written
-        self._sizes = CropSizes(layout, self._shapes, _results_salt(sow))
+        self._sizes = CropSizes(layout, self._shapes, lambda: _results_salt(sow))
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True

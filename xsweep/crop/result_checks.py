@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -216,14 +217,18 @@ class CropSizes:
         The crop directory.
     shapes : dict or None
         What :func:`expected_shapes` gives for the crop's labels.
-    salt : str
-        What else decides the results (fingerprints of the function and the
-        constants): sowing again with other code or constants fixes the sizes
-        afresh, extending the same sweep keeps them.
+    salt : callable
+        Gives what else decides the results (fingerprints of the function and
+        the constants), asked only if some dimension is sized by the results:
+        sowing again with other code or constants fixes the sizes afresh,
+        extending the same sweep keeps them.
     """
 
     def __init__(
-        self, layout: Any, shapes: dict[str, tuple | None] | None, salt: str = ""
+        self,
+        layout: Any,
+        shapes: dict[str, tuple | None] | None,
+        salt: Callable[[], str] = str,
     ) -> None:
         self._expected = dict(shapes or {})
         self.active = any(w is not None and None in w for w in self._expected.values())
@@ -232,7 +237,8 @@ class CropSizes:
             import hashlib
 
             key = hashlib.blake2b(
-                (repr(sorted(self._expected.items())) + salt).encode(), digest_size=8
+                (repr(sorted(self._expected.items())) + salt()).encode(),
+                digest_size=8,
             ).hexdigest()
             self._path = layout.sizes_file(key)
 
