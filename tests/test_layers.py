@@ -27,6 +27,7 @@ LAYERS = {
     "engine": 2,
     "labelling": 3,
     "netcdf": 3,
+    "merging": 3,
     "provenance_record": 3,
     "file_engines": 3,
     "manage": 3,

@@ -19,7 +19,7 @@ complex numbers; integer and boolean outputs with any missing entry become
 ``float64`` (booleans as 1.0 / 0.0), so NaN can mark the gap. The names of
 the constants saved as attributes are listed in the provenance record
 (``xsweep_constants``), so merging results computed with other
-constant values is refused (see :func:`xsweep.netcdf.merge_datasets`). With
+constant values is refused (see :func:`xsweep.merging.merge_datasets`). With
 ``on_error="record"`` the failures are listed in ``ds.attrs["xsweep_failures"]``
 as a JSON string (one record per failed combo: combo, exception type, message,
 traceback, host, pid, start, duration), which survives a netCDF round trip.

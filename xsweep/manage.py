@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import netcdf, provenance_record
+from . import merging, netcdf, provenance_record
 from .atomic import atomic_open
 from .file_engines import check_engine
 
@@ -133,7 +133,7 @@ def save_merge_ds(
     xarray.Dataset
         The merged dataset, as saved.
     """
-    return netcdf.merge_into(fname, ds, overwrite, engine=check_engine(engine))
+    return merging.merge_into(fname, ds, overwrite, engine=check_engine(engine))
 
 
 def load_merge_ds(
@@ -153,7 +153,7 @@ def load_merge_ds(
         if out is None:
             out = ds
         else:
-            out = netcdf.merge_datasets(
+            out = merging.merge_datasets(
                 out, ds, overwrite=False if combine_first else None
             )
     if out is None:

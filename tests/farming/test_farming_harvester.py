@@ -141,7 +141,7 @@ def test_skip_existing_with_a_new_dimension_runs_everything(harvester):
 MERGER = """
 import sys
 import numpy as np, xarray as xr
-from xsweep.netcdf import merge_into
+from xsweep.merging import merge_into
 path, first = sys.argv[1], int(sys.argv[2])
 for a in range(first, first + 8):
     merge_into(path, xr.Dataset({"x": ("a", [float(a)])}, coords={"a": [a]}))

@@ -14,7 +14,8 @@ import pytest
 import xarray as xr
 
 from xsweep.errors import FileFormatError, MergeConflictError
-from xsweep.netcdf import load_dataset, merge_datasets, merge_into, save_dataset
+from xsweep.merging import merge_datasets, merge_into
+from xsweep.netcdf import load_dataset, save_dataset
 
 
 def every_kind() -> xr.Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import netcdf
+from .. import merging, netcdf
 from ..combos import Cases, Grid, parse_combos
 from ..errors import InvalidCombosError
 from ..file_engines import check_engine
@@ -151,7 +151,7 @@ class Harvester(CropMaker):
         if not allow_mismatch and self.full_ds is not None:
             check_same_layout(self.full_ds, new_ds, self.data_name)
         if sync and self.data_name is not None:
-            merged = netcdf.merge_into(
+            merged = merging.merge_into(
                 self.data_name, new_ds, overwrite, engine=engine or self.engine
             )
             if chunks or self.chunks:
@@ -161,7 +161,7 @@ class Harvester(CropMaker):
         elif self._full_ds is None:
             self._full_ds = new_ds.copy(deep=True)
         else:
-            self._full_ds = netcdf.merge_datasets(self._full_ds, new_ds, overwrite)
+            self._full_ds = merging.merge_datasets(self._full_ds, new_ds, overwrite)
 
     #: what a Crop calls to merge reaped results (farmer protocol)
     def merge_reaped(

@@ -20,7 +20,7 @@ from .. import frames, labelling
 from ..atomic import atomic_open
 from ..crop.sow import Samples
 from ..errors import FileFormatError, InvalidCombosError
-from ..netcdf import _merge_lock
+from ..merging import merge_lock
 from .cropping import CropMaker
 from .files import delete_file
 from .running import _engine_run
@@ -171,7 +171,7 @@ class Sampler(CropMaker):
         if sync and self.data_name is not None:
             path = Path(self.data_name)
             path.parent.mkdir(parents=True, exist_ok=True)
-            with _merge_lock(path):
+            with merge_lock(path):
                 full = combine(_read(path, self.engine) if path.exists() else None)
                 _write(full, path, self.engine)
             self._full_df = full
