@@ -3,7 +3,6 @@ was sown, here, on local workers or on an executor, and reruns failures."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -159,12 +158,9 @@ class GrowMethods:
         parallel = options.pop("parallel", False)  # xyzpy: a worker per core
         options.pop("verbosity", None)  # xyzpy's; what grew is in the report
         if parallel and num_workers is None and executor is None:
-            cores = (
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else os.cpu_count()
-            )
-            num_workers = cores if parallel is True else int(parallel)
+            from ..engine.parallel import default_num_workers
+
+            num_workers = default_num_workers() if parallel is True else int(parallel)
         return grow_missing(
             self, num_workers, executor, num_tasks, resources=resources, **options
         )
