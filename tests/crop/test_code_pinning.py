@@ -156,3 +156,24 @@ def test_a_function_saved_by_value_fingerprints_the_same_once_loaded_elsewhere()
     fn = by_value(source, "ones")
     loaded = pickle.loads(cloudpickle.dumps(fn))
     assert function_fingerprint(loaded) == function_fingerprint(fn)
+
+
+def test_adopting_fixed_code_from_the_command_line_keeps_the_labels(modules):
+    # a labelled crop (Runner.Crop) reopened by the CLI: retry --adopt-code
+    # sows again with the fixed code and must keep the Runner's labels
+    names, paths, src = modules
+    paths["helper"].write_text("def g(x):\n    return 10 // (x - 2)\n")  # x=2 fails
+    module = importlib.import_module(names["module"])
+    runner = xsweep.Runner(module.f, var_names="y")
+    crop = runner.Crop(parent_dir=src.parent, name="labelled")
+    crop.sow_combos({"x": [1, 2, 3]}, verbosity=0)
+    for batch in (1, 2, 3):
+        grow(crop, batch, src)
+    paths["helper"].write_text("def g(x):\n    return 10 // (x - 2) if x != 2 else 0\n")
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = [sys.executable, "-m", "xsweep", "retry", crop.location, "--adopt-code"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    reopened = xsweep.Crop(name="labelled", parent_dir=src.parent)
+    ds = reopened.reap()
+    assert ds["y"].sel(x=[1, 2, 3]).values.tolist() == [-10, 0, 10]

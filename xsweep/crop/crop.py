@@ -94,6 +94,7 @@ class Crop(SowMethods, GrowMethods, CropQueries, ClusterMethods, XyzpyMethods):
         if save_fn and fn is None:
             raise ValueError("save_fn=True but there is no function to save")
         self._fn = fn
+        self._loaded_fn: tuple[str, Callable] | None = None
         self._farmer = farmer
         self.name = name
         self._layout = CropLayout.for_name(name, parent_dir)
@@ -145,11 +146,18 @@ class Crop(SowMethods, GrowMethods, CropQueries, ClusterMethods, XyzpyMethods):
 
     @property
     def fn(self) -> Callable | None:
-        """The function (loaded from the crop directory if it was saved)."""
+        """The function (loaded from the crop directory if it was saved).
+
+        A loaded function is kept apart from one given: a crop reopened by
+        name still carries on its sowing (labels, farmer) when sown again.
+        """
         if self._fn is None and self.is_prepared():
             sow = self._read_sow()
             if sow.fn_saved:
-                self._fn = load_function(self._layout, sow)
+                key = sow.fn_fingerprint
+                if self._loaded_fn is None or self._loaded_fn[0] != key:
+                    self._loaded_fn = (key, load_function(self._layout, sow))
+                return self._loaded_fn[1]
         return self._fn
 
     @fn.setter
