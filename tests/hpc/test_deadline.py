@@ -4,6 +4,7 @@ claim, and exits 75 (``EXIT_STOPPED``) when batches are left."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -16,7 +17,12 @@ from typing import Any
 import pytest
 
 import xsweep
-from xsweep.crop.deadline import EXIT_STOPPED, resolve, scheduler_end_time
+from xsweep.crop.deadline import (
+    EXIT_STOPPED,
+    resolve,
+    scheduler_end_time,
+    squeue_end_time,
+)
 
 SOURCE = """
 import os
@@ -201,3 +207,15 @@ def test_scheduler_end_times_from_the_environment(tmp_path):
     end, source = scheduler_end_time({"PBS_WALLTIME": "3600"})
     assert source == "PBS_WALLTIME" and time.time() < end <= time.time() + 3600
     assert scheduler_end_time({})[0] is None
+
+
+def test_the_last_array_task_reads_its_own_end_time_not_a_siblings():
+    # squeue --jobs=16 --format="%A %e" as printed inside task 6 of array 16
+    # (it runs under the array's own id) while task 5 (job 21) is COMPLETING:
+    # CI once stopped task 6 with exit 75, reading task 5's end (now) as its own
+    out = "21 2026-12-01T01:59:45\n16 2026-12-01T02:09:45\n"
+    own = squeue_end_time(out, "16")
+    assert own == datetime.datetime(2026, 12, 1, 2, 9, 45).timestamp()
+    assert squeue_end_time(out, "21") < own
+    assert squeue_end_time("16 N/A\n", "16") is None  # no time limit
+    assert squeue_end_time("", "16") is None

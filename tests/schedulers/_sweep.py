@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import cloudpickle
 import numpy as np
@@ -80,3 +81,15 @@ def fragile(x, y):
     if x == 4:
         raise ValueError(f"x == 4 is not allowed (y={y})")
     return x + y
+
+
+def task_logs(crop) -> str:
+    """Every scheduler log of the crop, for a failed assertion's message."""
+    logs = sorted((Path(crop.location) / "logs").glob("*"))
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')}" for p in logs)
+
+
+def assert_all_grown(crop):
+    """Every batch has its result; else fail showing the tasks' logs."""
+    missing = crop.missing_results()
+    assert missing == (), f"batches {missing} missing; task logs:\n{task_logs(crop)}"

@@ -13,7 +13,14 @@ import xarray as xr
 from xsweep.crop.crop import Crop
 from xsweep.errors import SchedulerError
 
-from ._sweep import SCHEDULER_VARS, expected, fragile, make_crop, provenance
+from ._sweep import (
+    SCHEDULER_VARS,
+    assert_all_grown,
+    expected,
+    fragile,
+    make_crop,
+    provenance,
+)
 
 
 def run_script(text: str, tmp_path, **env) -> subprocess.CompletedProcess:
@@ -95,7 +102,7 @@ def test_pull_mode_tasks_drain_the_crop(tmp_path):
     text = crop.gen_cluster_script("pbs", num_tasks=2)
     assert "#PBS -J 1-2\n" in text
     assert run_script(text, tmp_path, PBS_ARRAY_INDEX=1).returncode == 0
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)
     proc = run_script(text, tmp_path, PBS_ARRAY_INDEX=2)  # nothing left: still ok
     assert proc.returncode == 0, proc.stderr
 

@@ -11,7 +11,7 @@ import xsweep
 from xsweep.errors import SchedulerError
 from xsweep.schedulers import get_scheduler
 
-from ._sweep import expected, make_crop, provenance, wait_for
+from ._sweep import assert_all_grown, expected, make_crop, provenance, wait_for
 
 pytestmark = pytest.mark.slurm
 
@@ -21,7 +21,7 @@ def test_slurm_array_grows_crop_and_reap_equals_in_memory(slurm, tmp_path):
     crop = make_crop(tmp_path)
     job_id = crop.grow_cluster("slurm", time="0:10:00", mem="500M")
     get_scheduler("slurm").wait(job_id, timeout=120)
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)
     for batch in range(1, 7):  # one batch per array task, index = batch id
         (prov,) = provenance(crop, batch)
         assert prov["scheduler"]["SLURM_ARRAY_JOB_ID"] == job_id
@@ -57,7 +57,7 @@ def test_cancelled_task_leaves_its_batch_to_a_second_submission(slurm, tmp_path)
     assert "#SBATCH --array=3\n" in crop.gen_cluster_script("slurm")
     job2 = crop.grow_cluster("slurm", time="0:10:00")
     slurm_.wait(job2, timeout=120)
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)
     (prov,) = provenance(crop, 3)
     assert prov["scheduler"]["SLURM_ARRAY_JOB_ID"] == job2
     assert crop.layout.list_claims() == {}
@@ -69,7 +69,7 @@ def test_array_beyond_the_limit_switches_to_pull_mode(slurm, tmp_path):
     # 6 missing batches, but an array of at most 3 tasks: 3 pulling tasks drain it
     job_id = crop.grow_cluster("slurm", max_array_size=3, time="0:10:00")
     get_scheduler("slurm").wait(job_id, timeout=120)
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)
     tasks = {
         provenance(crop, b)[0]["scheduler"]["SLURM_ARRAY_TASK_ID"] for b in range(1, 7)
     }

@@ -15,7 +15,7 @@ import xarray as xr
 
 from xsweep.schedulers import get_scheduler
 
-from ._sweep import expected, make_crop, provenance, wait_for
+from ._sweep import assert_all_grown, expected, make_crop, provenance, wait_for
 
 pytestmark = pytest.mark.slurm
 
@@ -58,7 +58,7 @@ def start_now(task: str) -> None:
 
 
 def assert_whole_without_duplicates(crop) -> None:
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)
     assert crop.layout.list_claims() == {}
     text = "\n".join(logs(crop).values())
     counts = Counter(grown_batches(text))

@@ -8,7 +8,7 @@ import pytest
 
 from xsweep.schedulers import get_scheduler
 
-from ._sweep import make_crop
+from ._sweep import assert_all_grown, make_crop
 
 cli_main = getattr(importlib.import_module("xsweep.cli"), "main", None)
 pytestmark = pytest.mark.skipif(cli_main is None, reason="xsweep.cli.main not there")
@@ -52,4 +52,4 @@ def test_submit_to_real_slurm_in_pull_mode(slurm, tmp_path, capsys):
     assert submit(crop.location, "-s", "slurm", "--num-tasks", "2", "-q") == 0
     job_id = capsys.readouterr().out.strip()
     get_scheduler("slurm").wait(job_id, timeout=120)
-    assert crop.missing_results() == ()
+    assert_all_grown(crop)

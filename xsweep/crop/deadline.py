@@ -180,9 +180,8 @@ def scheduler_end_time(
         return float(env["SLURM_JOB_END_TIME"]), "SLURM_JOB_END_TIME"
     job = env.get("SLURM_JOB_ID")
     if job:
-        out = _ask(["squeue", "--noheader", "--format=%e", f"--jobs={job}"])
-        end = _parse_time(out.strip().splitlines()[0]) if out.strip() else None
-        return end, f"squeue EndTime of job {job}"
+        out = _ask(["squeue", "--noheader", "--format=%A %e", f"--jobs={job}"])
+        return squeue_end_time(out, job), f"squeue EndTime of job {job}"
     if env.get("PBS_WALLTIME", "").isdigit():
         return _started() + float(env["PBS_WALLTIME"]), "PBS_WALLTIME"
     job = env.get("JOB_ID")
@@ -192,6 +191,22 @@ def scheduler_end_time(
         if m:
             return _started() + float(m.group(1)), f"h_rt of Grid Engine job {job}"
     return None, "no deadline"
+
+
+def squeue_end_time(out: str, job: str) -> float | None:
+    """The end time of job ``job`` in ``squeue --format="%A %e"`` output.
+
+    Only the line of ``job`` itself counts: the last task of an array runs
+    under the array's own job id, and ``squeue --jobs=<that id>`` lists every
+    task of the array still known, a sibling that has just finished
+    (COMPLETING, its end time now) possibly first. Taking that line made the
+    task believe its allocation had ended and stop with its batch ungrown.
+    """
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == job:
+            return _parse_time(fields[1])
+    return None
 
 
 def _ask(argv: list[str]) -> str:
