@@ -223,3 +223,34 @@ def test_sowing_again_while_growers_work_never_reaps_their_old_results(tmp_path)
     assert all(code == 0 for code, _ in ends), ends  # stopped or done: both fine
     crop.grow()  # whatever the growers left of the second sowing
     np.testing.assert_array_equal(np.array(crop.reap()), expected(second))
+
+
+FLAKY = SOURCE.replace(
+    "    return 10 * x + y",
+    "    if os.path.exists(log + '.down') and x == 2 and y == 6:\n"
+    "        raise OSError('the licence server is down')\n"
+    "    return 10 * x + y",
+)
+
+
+@pytest.mark.parametrize("reopen", [False, True])
+def test_sowing_the_same_combos_again_computes_the_failed_ones_again(tmp_path, reopen):
+    # a new user's first hour: the summary said "1 to compute", and then grow
+    # grew nothing and the failure stayed
+    log = tmp_path / "log"
+    Path(f"{log}.down").touch()
+    crop = make(tmp_path, FLAKY, batchsize=4)
+    crop.sow_combos(COMBOS, constants={"log": str(log)})
+    report = crop.grow()
+    assert report.failed_combos == 1
+    Path(f"{log}.down").unlink()  # the cause is gone, the code is the same
+    if reopen:
+        crop = xsweep.Crop(name="resow", parent_dir=tmp_path)
+    summary = crop.sow_combos(COMBOS, constants={"log": str(log)})
+    assert (summary.kept, summary.to_compute) == (14, 1)
+    assert "14 results, 1 to compute in 1 batch," in str(summary)
+    crop.grow()
+    assert crop.status().failed_combos == 0
+    # the failed combo ran twice (it logs before it raises), no other again
+    assert runs(log)[(2, 6)] == 2 and sum(runs(log).values()) == 16
+    np.testing.assert_array_equal(np.array(crop.reap()), expected(COMBOS))

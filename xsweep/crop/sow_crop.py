@@ -58,8 +58,9 @@ class SowSummary:
 
     def __str__(self) -> str:
         text = (
-            f"{self.combos} combos: kept {self.kept} results, {self.to_compute} to "
-            f"compute in {self.batches} batches, dropped {self.dropped} results"
+            f"{_n(self.combos, 'combo')}: kept {_n(self.kept, 'result')}, "
+            f"{self.to_compute} to compute in {_n(self.batches, 'batch')}, "
+            f"dropped {_n(self.dropped, 'result')}"
         )
         for path in self.set_aside:
             text += (
@@ -67,6 +68,13 @@ class SowSummary:
                 "(xsweep.load_ds reads it)"
             )
         return text
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 batch``, ``2 batches``, ``0 results``."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun}{'es' if noun.endswith('ch') else 's'}"
 
 
 def _previous(layout: CropLayout) -> SowRecord | None:
@@ -88,6 +96,18 @@ def _same_sowing(old: SowRecord | None, new: SowRecord, kind: str) -> bool:
         == fpr.constants_fingerprint(new.constants)
         and tuple(old.asked) == tuple(new.asked)
     )
+
+
+def _any_failed(layout: CropLayout, old: SowRecord | None) -> bool:
+    """Whether a batch of ``old`` recorded a failed combo: sowing the same
+    combos again then batches them anew, keeping every result but the failed
+    ones, which are computed again (as the summary's "to compute" says)."""
+    from .store import ResultStore
+
+    if old is None:
+        return False
+    _, failed = ResultStore(layout).snapshot()
+    return any(failed.get((k, fp)) for k, fp in enumerate(old.fingerprints, 1))
 
 
 def _same_values(a: Any, b: Any) -> bool:
@@ -195,7 +215,7 @@ def sow(
         previous, record.fn_fingerprint, record.fn_name, keep_old
     )
     already = 0  # results of batches sown the same way again
-    if _same_sowing(previous, record, kind):
+    if _same_sowing(previous, record, kind) and not _any_failed(layout, previous):
         assert previous is not None
         for name in ("bounds", "order", "fingerprints", "kept", "num_kept"):
             setattr(record, name, getattr(previous, name))
