@@ -56,6 +56,26 @@ class CropReapedError(CropError):
     """The crop was reaped (or is not sown): nothing left to grow (exit code 3)."""
 
 
+class IncompleteCropError(CropError):
+    """Reaping needs every combo done, and some failed or have no result yet.
+
+    Attributes
+    ----------
+    missing : list of int
+        Batches with no result yet.
+    failures : list
+        The failed combos (:class:`xsweep.engine.failures.Failure`).
+    """
+
+    def __init__(
+        self, message: str, missing: list[int], failures: list, num_batches: int
+    ) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.failures = failures
+        self.num_batches = num_batches
+
+
 class StaleResultError(CropError):
     """A result answers a different batch than the one now sown."""
 

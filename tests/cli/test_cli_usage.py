@@ -98,6 +98,23 @@ def test_name_defaults_to_the_current_directory(tmp_path, monkeypatch, capsys):
     assert str(tmp_path / ".xyz-nothing") in capsys.readouterr().err
 
 
+def test_a_crops_name_finds_its_directory_beside_it(tmp_path, monkeypatch, capsys):
+    # a new user types the name the crop was sown with, not .xyz-<name>
+    import textwrap
+
+    import xsweep
+
+    monkeypatch.chdir(tmp_path)
+    crop = xsweep.Crop(fn=textwrap.indent, name="demo")
+    crop.sow_combos({"text": ["a", "b"], "prefix": ["> "]})
+    assert main(["grow", "demo"]) == EXIT_OK
+    assert crop.missing_results() == ()
+    assert main(["status", str(tmp_path / "demo")]) == EXIT_OK
+    assert "crop 'demo'" in capsys.readouterr().out
+    assert main(["status", "nothere"]) == EXIT_USAGE
+    assert "no .xyz-nothere beside it" in capsys.readouterr().err
+
+
 def test_python_m_xsweep_runs_the_command_line(tmp_path: Path):
     done = subprocess.run(
         [sys.executable, "-m", "xsweep", "status", str(tmp_path / ".xyz-none")],

@@ -123,7 +123,8 @@ def add_crop_arguments(parser: argparse.ArgumentParser) -> None:
         "crop",
         nargs="?",
         metavar="CROP",
-        help="the crop's directory (or give --name and --parent-dir)",
+        help="the crop's directory, or its name if its directory .xyz-NAME is "
+        "here (or give --name and --parent-dir)",
     )
     parser.add_argument("--name", help="the crop's name (instead of CROP)")
     parser.add_argument(
@@ -182,12 +183,20 @@ def open_crop(
     elif args.crop is not None:
         if args.parent_dir is not None:
             raise CliError("--parent-dir goes with --name, not with CROP")
-        layout = CropLayout(Path(args.crop).absolute())
+        given = Path(args.crop).absolute()
+        if given.name and CropLayout.name_of(given) is None and not given.is_dir():
+            # a crop's name, as it was sown: ``xsweep grow demo`` for ./.xyz-demo
+            named = CropLayout.for_name(given.name, given.parent)
+            if named.location.is_dir():
+                given = named.location
+        layout = CropLayout(given)
         name = CropLayout.name_of(layout.location)
         if name is None:
             raise CliError(
                 f"{args.crop} is not a crop directory (their names start with "
-                "'.xyz-'); give the crop's directory, or --name and --parent-dir"
+                "'.xyz-', and there is no .xyz-"
+                f"{Path(args.crop).name} beside it); give the crop's directory, "
+                "or --name and --parent-dir"
             )
     else:
         raise CliError("which crop? give its directory (CROP) or --name")

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import IncompleteCropError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     CliError,
     add_crop_arguments,
     emit,
@@ -21,9 +23,10 @@ HELP = "gather the results into a labelled dataset (netCDF)"
 DESCRIPTION = (
     "Gather every batch's results into one labelled dataset, save it in the crop "
     "directory and, with --output, to a netCDF file too (written atomically). By "
-    "default every combo must be done (exit code 2 otherwise); --allow-incomplete "
-    "gives NaN at failed or missing combos (exit code 1 then, naming the "
-    "batches that had no result on stderr). Once the dataset "
+    "default every combo must be done: exit code 1 if some combos failed, 2 if "
+    "some batches have no result yet; --allow-incomplete gives NaN at failed or "
+    "missing combos (exit code 1 then, naming the batches that had no result "
+    "on stderr). Once the dataset "
     "is safely on disk the crop's other files are removed (unless --keep); "
     "reaping again gives the same dataset."
 )
@@ -83,12 +86,18 @@ def run(args: argparse.Namespace) -> int:
         )
     before = crop.status()
     missing = list(crop.missing_results()) if args.allow_incomplete else []
-    result = crop.reap(
-        wait=args.wait,
-        allow_incomplete=args.allow_incomplete,
-        clean_up=False if args.keep else None,
-        timeout=args.timeout,
-    )
+    try:
+        result = crop.reap(
+            wait=args.wait,
+            allow_incomplete=args.allow_incomplete,
+            clean_up=False if args.keep else None,
+            timeout=args.timeout,
+        )
+    except IncompleteCropError as e:
+        from ..crop.reap import incomplete_message
+
+        text = incomplete_message(e.missing, e.failures, e.num_batches, crop.location)
+        raise CliError(text, EXIT_USAGE if e.missing else EXIT_FAILED) from None
     if output is not None:
         from ..netcdf import save_dataset
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CropError, CropTimeoutError, FileFormatError
+from ..errors import (
+    CropError,
+    CropTimeoutError,
+    FileFormatError,
+    IncompleteCropError,
+)
 from . import records
 from .carry import read_kept
 from .layout import EARLIER_PREFIX, CropLayout
@@ -115,24 +120,65 @@ def check_anything_grown(crop: Any) -> None:
 
 
 def check_complete(sow: SowRecord, missing: list[int], buffer: Any) -> None:
-    """Raise unless every combo has a result."""
+    """Raise :class:`IncompleteCropError` unless every combo has a result."""
+    if missing or buffer.failures:
+        failures = list(buffer.failures)
+        raise IncompleteCropError(
+            incomplete_message(missing, failures, sow.num_batches),
+            missing,
+            failures,
+            sow.num_batches,
+        )
+
+
+def incomplete_message(
+    missing: list[int], failures: list, num_batches: int, cli_crop: str | None = None
+) -> str:
+    """Why a crop cannot be reaped whole, and what to do: in Python's words,
+    or (``cli_crop``: the crop's directory) in the command line's."""
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (
             " ..." if len(missing) > 10 else ""
         )
-        raise CropError(
-            f"{len(missing)} of {sow.num_batches} batches have no result yet "
-            f"(batches {shown}); grow them, reap(wait=True), or "
+        text = f"{len(missing)} of {num_batches} batches have no result yet (batches "
+        if cli_crop:
+            return (
+                f"{text}{shown}): grow them (xsweep grow {cli_crop}), reap with "
+                "--wait to wait for running growers, or with --allow-incomplete "
+                "for NaN there"
+            )
+        return (
+            f"{text}{shown}); grow them, reap(wait=True), or "
             "reap(allow_incomplete=True) for NaN there."
         )
-    if buffer.failures:
-        f = buffer.failures[0]
-        raise CropError(
-            f"{len(buffer.failures)} combos failed, e.g. {f.combo} raised "
-            f"{f.exc_type}: {f.message}. Rerun them with crop.retry_failed() "
-            "(or `xsweep retry`), inspect crop.failures(), or "
-            "reap(allow_incomplete=True) for NaN there."
+    f = failures[0]
+    n = len(failures)
+    text = (
+        f"{n} combo{'s' if n > 1 else ''} failed, e.g. {f.combo} raised "
+        f"{f.exc_type}: {f.message.rstrip('.')}."
+    )
+    if all(g.exc_type == "OutputMismatchError" for g in failures):
+        # retrying gives the same error: the labels are what is wrong
+        redo = (
+            " A retry would fail the same way: the labels (var_names, var_dims, "
+            "var_coords) do not fit what the function returns. Sow the same "
+            "combos again with labels that fit: every result is kept and only "
+            "the failed combos are computed again"
         )
+        if cli_crop:
+            return f"{text}{redo}; or reap with --allow-incomplete for NaN there"
+        return f"{text}{redo}; or reap(allow_incomplete=True) for NaN there."
+    if cli_crop:
+        return (
+            f"{text} See them with: xsweep status {cli_crop}; rerun them with: "
+            f"xsweep retry {cli_crop} (add --adopt-code once the code is fixed); "
+            "or reap with --allow-incomplete for NaN there"
+        )
+    return (
+        f"{text} Rerun them with crop.retry_failed() (retry_failed(fn=fixed) "
+        "once the code is fixed), inspect crop.failures(), or "
+        "reap(allow_incomplete=True) for NaN there."
+    )
 
 
 def crop_attrs(

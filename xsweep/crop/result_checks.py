@@ -110,9 +110,17 @@ def _problem(value: Any, shapes: dict[str, tuple | None]) -> str | None:
                 if not want
                 else f"shape {want} (from var_dims and var_coords; None: any size)"
             )
-            return f"output {name!r} has shape {array.shape}, but {how} is expected" + (
-                "; give var_dims and var_coords for array outputs" if not want else ""
-            )
+            text = f"output {name!r} has shape {array.shape}, but {how} is expected"
+            if len(names) == 1 and isinstance(value, tuple | list) and not want:
+                return (
+                    f"{text}: it returned {len(value)} values "
+                    f"({type(value).__name__}) and var_names has one, {names}; "
+                    f"give {len(value)} var_names for {len(value)} outputs, or "
+                    "var_dims and var_coords if it is one array output"
+                )
+            if not want:
+                text += "; give var_dims and var_coords for array outputs"
+            return text
     return None
 
 

@@ -237,6 +237,7 @@ def make_sow_record(
     unsaved_fn: tuple[str, str] | None = None,
     todo: np.ndarray | None = None,
     fn_fp: str | None = None,
+    fresh: str = "",
 ) -> SowRecord:
     """Decide the batches of ``combos`` and fingerprint them.
 
@@ -244,6 +245,8 @@ def make_sow_record(
     hand (``fn`` None): the one a crop sown with ``save_fn=False`` was sown
     with, which growers give. ``todo`` (flat indices) limits the batches to
     the combos left to compute when the others kept their results.
+    ``fresh`` salts the batch fingerprints, so that no result already in the
+    crop answers these batches (a failed batch of the same combos, say).
     """
     n = combos.size if todo is None else len(todo)
     bounds = choose_bounds(n, batchsize, num_batches) if n else np.zeros(1, np.int64)
@@ -251,7 +254,7 @@ def make_sow_record(
         fn_fp = fpr.function_fingerprint(fn)
     if fn is None and unsaved_fn is not None:
         fn_fp = unsaved_fn[0]
-    salt = fpr.constants_fingerprint(constants) + fn_fp
+    salt = fpr.constants_fingerprint(constants) + fn_fp + fresh
     if kind == "grid":
         hashes = [fpr.dimension_hashes(v) for v in combos.values]
         shape = tuple(combos.shape)

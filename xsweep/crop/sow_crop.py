@@ -98,6 +98,15 @@ def _same_sowing(old: SowRecord | None, new: SowRecord, kind: str) -> bool:
     )
 
 
+def _failed_answer(layout: CropLayout, record: SowRecord) -> bool:
+    """Whether a failed result in the crop has the key of a batch of
+    ``record`` (it would be taken as that batch's result)."""
+    from .store import ResultStore
+
+    _, failed = ResultStore(layout).snapshot()
+    return any((k, fp) in failed for k, fp in enumerate(record.fingerprints, 1))
+
+
 def _any_failed(layout: CropLayout, old: SowRecord | None) -> bool:
     """Whether a batch of ``old`` recorded a failed combo: sowing the same
     combos again then batches them anew, keeping every result but the failed
@@ -242,9 +251,15 @@ def sow(
             ),
         )
         dropped = kept.dropped
+        todo = np.flatnonzero(~kept.mask) if kept.count else None
         if kept.count:
-            todo = np.flatnonzero(~kept.mask)
             record = _with_todo(record, combos, kind, constants, resources, fn, todo)
+        if _failed_answer(layout, record):
+            # a failed batch of the same combos would answer a new batch
+            record = _with_todo(
+                record, combos, kind, constants, resources, fn, todo, fresh=True
+            )
+        if kept.count:
             record.kept = carry.write_kept(layout, record.sow_id, kept)
             record.num_kept = kept.count
     write_sow(layout, record, fn)
@@ -289,9 +304,10 @@ def _set_aside_reaped(layout: CropLayout, previous: SowRecord | None) -> list[st
 
 
 def _with_todo(
-    record: SowRecord, combos, kind, constants, resources, fn, todo
+    record: SowRecord, combos, kind, constants, resources, fn, todo, fresh=False
 ) -> SowRecord:
-    """``record`` sown again with batches over the flat indices ``todo`` only."""
+    """``record`` sown again with batches over the flat indices ``todo`` only
+    (None: all); ``fresh``: with batch fingerprints no earlier sowing had."""
     batchsize, num_batches, shuffle = record.asked
     new = make_sow_record(
         combos, kind, constants, resources, fn, record.fn_saved,
@@ -299,6 +315,7 @@ def _with_todo(
         labels=record.labels, farmer_kind=record.farmer_kind,
         unsaved_fn=(record.fn_fingerprint, record.fn_name),
         todo=todo, fn_fp=record.fn_fingerprint,
+        fresh=record.sow_id if fresh else "",
     )  # fmt: skip
     new.fn_name, new.fn_parts = record.fn_name, record.fn_parts
     new.code_history = record.code_history

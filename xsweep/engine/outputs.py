@@ -195,10 +195,18 @@ class OutputBuffer:
         dims = self.var_dims.get(key, ())
         internal = column.shape[1:]
         if len(internal) != len(dims):
+            hint = f"Set var_dims={{{key!r}: [...one name per axis...]}}"
+            if len(self.keys) == 1 and len(internal) == 1 and not dims:
+                n = internal[0]
+                hint = (
+                    f"If the function returns {n} separate outputs, give {n} "
+                    f"var_names (one is given: {key!r}); if it returns one array, "
+                    f"set var_dims={{{key!r}: ['name of its axis']}}"
+                )
             raise OutputMismatchError(
                 f"output {key!r} has {len(internal)} internal dimension(s) (shape "
                 f"{internal}) on the first result, but var_dims gives {len(dims)}: "
-                f"{dims}. Set var_dims={{{key!r}: [...one name per axis...]}}."
+                f"{dims}. {hint}."
             )
         for dim, size in zip(dims, internal, strict=False):
             if dim in self.var_coords and len(self.var_coords[dim]) != size:
