@@ -52,7 +52,7 @@ def test_a_wrong_number_of_outputs_fails_that_combo_at_grow_time(tmp_path):
     (failure,) = crop.failures()
     assert failure.combo == {"x": 3} and failure.exc_type == "OutputMismatchError"
     assert "3 values" in failure.message and "['a', 'b']" in failure.message
-    with pytest.raises(CropError, match="1 combos failed"):
+    with pytest.raises(CropError, match="1 combo failed"):
         crop.reap()
     ds = crop.reap(allow_incomplete=True)  # the others, NaN at x=3
     assert ds["b"].values.tolist()[:2] == [10, 20] and np.isnan(ds["b"].values[2])

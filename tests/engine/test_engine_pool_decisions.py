@@ -13,6 +13,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import os, sys, time
+    os.environ["XSWEEP_FORK_WORKERS"] = "0"  # the loky pool (forks: test_engine_forked)
     from xsweep.engine import run
     from xsweep.engine import driver, parallel
 

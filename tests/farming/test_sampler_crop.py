@@ -115,7 +115,7 @@ def test_partial_reaps_give_nan_only_where_missing_or_failed_and_add_rows_once(
     ]
     assert crop.is_prepared() and len(pd.read_pickle(path)) == 6
     crop.grow_missing()
-    with pytest.raises(CropError, match="1 combos failed"):
+    with pytest.raises(CropError, match="1 combo failed"):
         crop.reap()
 
     second = crop.reap(allow_incomplete=True)

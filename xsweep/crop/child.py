@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..engine.forked import die_with_parent
 from ..errors import WorkerError
 from .deadline import stop_requested
 from .placement import Placement
@@ -91,7 +92,7 @@ def run_child(
     try:
         for name in SHIELDED:
             signal.signal(getattr(signal, name), _ignore)
-        _die_with_parent()
+        die_with_parent()
         with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")  # under memory pressure, this process dies first
         import faulthandler
@@ -134,15 +135,6 @@ def run_child(
 
 def _ignore(signum: int, frame: object) -> None:
     return None
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when the thread that forked it ends."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _portable(exc: BaseException) -> Any:

@@ -23,6 +23,7 @@ import math
 import os
 from collections.abc import Sequence
 
+from ..engine.forked import limit_loaded_pools
 from ..engine.parallel import THREAD_VARS, default_threads
 
 #: environment variables choosing the GPUs a process sees (CUDA, ROCm / HIP)
@@ -75,16 +76,6 @@ class Placement:
 
     def __bool__(self) -> bool:
         return self != Placement()
-
-
-def limit_loaded_pools(threads: int) -> None:
-    """Limit the BLAS and OpenMP thread pools already loaded in this process.
-
-    Libraries loaded later read :data:`THREAD_VARS` themselves.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
 
 
 def usable_cpus() -> list[int]:

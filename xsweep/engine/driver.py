@@ -13,6 +13,7 @@ from ..errors import WorkerError
 from .block import Block
 from .chunks import guided_chunks, next_sequential_size
 from .failures import make_failure, raise_combo_failed
+from .forked import ForkedWorkers, fork_usable
 from .outputs import OutputBuffer
 from .parallel import (
     Dispatch,
@@ -23,6 +24,7 @@ from .parallel import (
     local_pool_is_warm,
     note_pool_answered,
     stop_local_executor,
+    thread_env,
 )
 from .progress import Progress
 from .sequential import run_range
@@ -155,21 +157,33 @@ def run(
         if workers <= 1 and executor is None:
             sweep.here(combos.size)
         else:
+            # a cold local pool: fork workers from this process if that is
+            # safe here (milliseconds), else start the loky pool (0.3 s+)
+            cold = executor is None and not local_pool_is_warm(workers, num_threads)
+            fork = None  # (asked only when the sweep is worth workers)
             if threshold > 0:
                 sweep.here(combos.size, budget=PROBE_SECONDS)
-                if executor is None and not local_pool_is_warm(workers, num_threads):
-                    threshold = max(threshold, cold_pool_below())
+                if cold and sweep.estimate_left() >= threshold:
+                    fork = fork_usable()
+                    if not fork:
+                        threshold = max(threshold, cold_pool_below())
             if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:
                 local = executor is None
-                if local:
+                # a spare core, or a function that mostly waits: this process
+                # runs chunks too (and always while a loky pool starts)
+                keep_helping = (
+                    local
+                    and threshold > 0
+                    and (sweep.mostly_waits() or default_num_workers() > workers)
+                )
+                if fork is None:
+                    fork = cold and fork_usable()
+                if fork:
+                    sweep.forked(workers, chunksize, keep_helping, num_threads)
+                elif local:
                     help_start = threshold > 0
-                    # a spare core, or a function that mostly waits: this
-                    # process runs chunks too, not only while the pool starts
-                    keep_helping = help_start and (
-                        sweep.mostly_waits() or default_num_workers() > workers
-                    )
                     pool = local_executor(workers, num_threads)
                     with stopping_workers(lambda: stop_local_executor(pool)):
                         sweep.dispatch(
@@ -296,16 +310,55 @@ class _Sweep:
             for block, exc, span in tasks:
                 if dispatch.answered:  # (only the local pool is noted)
                     note_pool_answered(executor)
-                if block is None:
-                    block = self._lost(span, exc, mode)
-                elif mode == "stop" and block.failures:
-                    dispatch.cancel()
-                    raise_combo_failed(
-                        block.failures[0], self.combos.size, load_exception(exc)
-                    )
-                self._put(block)
+                self._take(block, exc, span, mode, dispatch.cancel)
         finally:
             dispatch.cancel()
             if help_start and not dispatch.answered:
                 note_pool_answered(executor, hello=dispatch.hello)
+        self.position = self.combos.size
+
+    def _take(
+        self, block: Any, exc: Any, span: tuple[int, int], mode: str, cancel: Callable
+    ) -> None:
+        """Keep a chunk's answer: raise for a failure in ``"stop"`` mode
+        (after ``cancel()``), record a lost chunk's combos as failed."""
+        if block is None:
+            block = self._lost(span, exc, mode)
+        elif mode == "stop" and block.failures:
+            cancel()
+            raise_combo_failed(block.failures[0], self.combos.size, load_exception(exc))
+        self._put(block)
+
+    def forked(
+        self,
+        workers: int,
+        chunksize: int | None,
+        keep_helping: bool,
+        num_threads: int | None,
+    ) -> None:
+        """Run the rest of the combos on ``workers`` children forked now
+        (:mod:`~xsweep.engine.forked`); with ``keep_helping``, this process
+        runs chunks too whenever no answer is waiting."""
+        if self.position >= self.combos.size:
+            return
+        mode = "stop" if self.on_error == "raise" else "record"
+        chunks = guided_chunks(
+            self.position, self.combos.size, workers, self.per_combo(), chunksize
+        )
+        env = thread_env(num_threads, workers)
+        pool = ForkedWorkers(workers, self.fn, self.combos, self.extra, mode, env)
+        helper = None
+        if keep_helping:
+
+            def helper(start: int, stop: int) -> tuple:
+                return run_range(self.fn, self.combos, start, stop, self.extra, mode)
+
+        finished = False
+        try:
+            with stopping_workers(pool.stop):
+                for block, exc, span in pool.run(chunks, helper):
+                    self._take(block, exc, span, mode, pool.stop)
+            finished = True
+        finally:
+            pool.close() if finished else pool.stop()
         self.position = self.combos.size

@@ -68,7 +68,7 @@ def run_chunk(key: str, payload: bytes | None, start: int, stop: int) -> tuple:
         return None, NEED_PAYLOAD
     fn, combos, extra, mode = _load_payload(key, payload)  # type: ignore[arg-type]
     block, exc = run_range(fn, combos, start, stop, extra, mode)
-    return block, _dump_exception(exc)
+    return block, dump_exception(exc)
 
 
 def run_chunk_local(
@@ -78,7 +78,8 @@ def run_chunk_local(
     return run_range(fn, combos, start, stop, extra, mode)
 
 
-def _dump_exception(exc: BaseException | None) -> bytes | None:
+def dump_exception(exc: BaseException | None) -> bytes | None:
+    """``exc`` cloudpickled, if it pickles and unpickles (else None)."""
     if exc is None:
         return None
     import cloudpickle
