@@ -135,6 +135,8 @@ def test_no_fork_while_another_thread_runs_or_when_switched_off():
         def nap(i):
             time.sleep(0.002)
             return os.getppid()
+        from xsweep.engine import driver
+        driver.COLD_POOL_BELOW = 0.0  # a loky pool is started however busy
         stop = threading.Event()
         if sys.argv[-1] == "thread":
             threading.Thread(target=stop.wait, daemon=True).start()
