@@ -54,7 +54,9 @@ def check_counts(crop: xsweep.Crop, attempt: int) -> None:
     assert len(listed) == 2 and {f["message"] for f in listed} == messages
     assert int(partial.amplitude.isnull().sum()) == 2
     picture = crop._repr_html_()
-    assert "2 combos failed" in picture or "2 failed" in picture
+    assert "2 combos failed, in" in picture
+    assert picture.count("attempt ") == 2  # each failure listed once, the latest
+    assert all(m in picture for m in messages)
 
 
 @pytest.mark.parametrize("batchsize", [1, 6])
