@@ -226,7 +226,7 @@ def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
     """75 when stopped early with batches left, else 1 if combos failed, else 0."""
     if report.stopped:
         missing = set(crop.missing_results())
-        if missing if not batches else missing & set(batches):
+        if report.resown or (missing if not batches else missing & set(batches)):
             return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
@@ -256,6 +256,13 @@ def describe(report: Any, location: str) -> str:
     if report.held:
         shown = ", ".join(map(str, report.held[:10]))
         parts.append(f"held by other growers: {shown}")
+    if report.resown:
+        parts.append(
+            "the crop was sown again while growing: "
+            f"{report.superseded} batch(es) computed for the sowing it replaced, "
+            f"their results adopted by combo into {len(report.adopted)} of the "
+            "new sowing's (the rest computed again)"
+        )
     if report.stopped:
         parts.append(f"stopped early: {report.stopped}")
     if report.discarded:
