@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -134,6 +135,8 @@ def test_no_fork_while_another_thread_runs_or_when_switched_off():
         def nap(i):
             time.sleep(0.002)
             return os.getppid()
+        from xsweep.engine import driver
+        driver.COLD_POOL_BELOW = 0.0  # a loky pool is started however busy
         stop = threading.Event()
         if sys.argv[-1] == "thread":
             threading.Thread(target=stop.wait, daemon=True).start()
@@ -183,3 +186,31 @@ def test_a_signal_to_the_script_stops_its_forked_workers(tmp_path, signum):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_workers_draw_their_own_random_numbers_and_their_prints_arrive():
+    code = PRELUDE + textwrap.dedent(
+        """
+        def draw(i):
+            print(f"combo {i} in {os.getpid()}")
+            return np.random.random(), os.getpid()
+        np.random.seed(0)
+        buf = run(draw, {"i": range(200)}, var_names=["r", "pid"],
+                  num_workers=2, in_process_below=0, chunksize=10)
+        r, pid = buf.arrays["r"], buf.arrays["pid"]
+        first = {p: r[pid == p][:5].tolist() for p in set(pid.tolist())}
+        print(json.dumps({"first": list(first.values()),
+                          "distinct": len(set(r.tolist()))}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(out["first"]) >= 2 and out["first"][0] != out["first"][1]
+    assert out["distinct"] == 200  # no stream repeated in another worker
+    # every combo's print reached the script's stdout once, from the workers
+    # (two processes writing one pipe may interleave their lines' ends)
+    printed = sorted(map(int, re.findall(r"combo (\d+) in", done.stdout)))
+    assert printed == list(range(200))

@@ -44,15 +44,21 @@ IN_PROCESS_BELOW = 0.1
 COLD_POOL_BELOW = 0.5
 
 
-def cold_pool_below() -> float:
-    """:data:`COLD_POOL_BELOW`, times the 1-minute load average per usable
-    core when the machine is oversubscribed: there a new process gets only a
-    share of a core, and starting workers takes seconds, not 0.3 s."""
+def busy_factor() -> float:
+    """The 1-minute load average per usable core, when over 1 (else 1): on
+    an oversubscribed machine a new process gets only a share of a core, so
+    workers pay back their start (fork or not) only on longer sweeps."""
     try:
         load = os.getloadavg()[0] / default_num_workers()
     except (AttributeError, OSError):  # pragma: no cover - no load average
         load = 1.0
-    return COLD_POOL_BELOW * max(1.0, load)
+    return max(1.0, load)
+
+
+def cold_pool_below() -> float:
+    """:data:`COLD_POOL_BELOW`, times :func:`busy_factor`: starting loky
+    workers takes seconds on a busy machine, not 0.3 s."""
+    return COLD_POOL_BELOW * busy_factor()
 
 
 #: How long to run combos in this process to estimate their cost.
@@ -103,7 +109,9 @@ def run(
         :class:`~xsweep.errors.ComboFailedError`; ``"record"`` keeps going,
         leaves NaN for failed combos and lists them in ``buffer.failures``.
     num_workers : int, optional
-        Run on this many local worker processes (loky, reused between runs).
+        Run on this many local worker processes: forked from this process
+        for the sweep when that is safe (:mod:`~xsweep.engine.forked`), else
+        a loky pool, reused between runs.
     parallel : bool
         Use every core (when ``num_workers`` is not given).
     executor : optional
@@ -116,12 +124,12 @@ def run(
     in_process_below : float, optional
         With workers, combos are first run here for ~10 ms to estimate their
         cost; if the rest is estimated to take less than this many seconds
-        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`,
-        more on an oversubscribed machine, when the local pool must be
-        started first), it finishes here instead
-        of paying for dispatch; and while a cold local pool starts, this
-        process runs combos too. ``0`` skips both: every combo is sent to
-        the workers.
+        (default :data:`IN_PROCESS_BELOW`; at least :data:`COLD_POOL_BELOW`
+        when a loky pool must be started first; either times the load per
+        core on an oversubscribed machine, see :func:`busy_factor`), it
+        finishes here instead of paying for dispatch; and while a cold loky
+        pool starts, this process runs combos too. ``0`` skips both: every
+        combo is sent to the workers.
     desc : str, optional
         Label of the progress bar.
     num_threads : int, optional
@@ -165,8 +173,8 @@ def run(
                 sweep.here(combos.size, budget=PROBE_SECONDS)
                 if cold and sweep.estimate_left() >= threshold:
                     fork = fork_usable()
-                    if not fork:
-                        threshold = max(threshold, cold_pool_below())
+                    extra = threshold * busy_factor() if fork else cold_pool_below()
+                    threshold = max(threshold, extra)
             if threshold > 0 and sweep.estimate_left() < threshold:
                 sweep.here(combos.size)
             else:

@@ -109,6 +109,7 @@ class ForkedWorkers:
 
         self.children: list[_Child] = []
         sweep = (fn, combos, dict(extra), mode)
+        _flush()  # nothing buffered here is written again by a child
         try:
             for _ in range(num_workers):
                 task_out, task_in = Pipe(duplex=False)
@@ -228,6 +229,7 @@ def _child_main(tasks: Any, answers: Any, sweep: tuple, env: Mapping) -> None:
         if os.getppid() == 1:  # the parent died before the call
             raise SystemExit(1)
         os.environ.update(env)
+        _reseed()
         threads = env.get("OMP_NUM_THREADS")
         if threads:
             with contextlib.suppress(Exception):
@@ -243,7 +245,27 @@ def _child_main(tasks: Any, answers: Any, sweep: tuple, env: Mapping) -> None:
     except BaseException:  # a broken pipe (the parent is gone), or worse
         code = 1
     finally:
-        os._exit(code)  # never the parent's atexit handlers or buffers
+        _flush()  # what the function printed
+        os._exit(code)  # never the parent's atexit handlers
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def _reseed() -> None:
+    """Give numpy's global random generator fresh entropy in this child.
+
+    Forked children inherit its state, so without this every worker would
+    draw the same "random" numbers (Python's ``random`` reseeds itself after
+    a fork; numpy's legacy ``np.random`` functions do not).
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            numpy.random.seed()
 
 
 def _answer(block: Any, exc: BaseException | None) -> bytes:
