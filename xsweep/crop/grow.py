@@ -445,6 +445,6 @@ def _ids(ids: list[int]) -> str:
 
 def _results_salt(sow: SowRecord) -> str:
     """Fingerprints of what decides the results besides the combos."""
-    from .fingerprint import constants_fingerprint
+    from .result_checks import results_salt
 
-    return f"{sow.fn_fingerprint}|{constants_fingerprint(sow.constants)}"
+    return results_salt(sow)

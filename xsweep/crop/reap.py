@@ -15,15 +15,12 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import (
     CropError,
-    CropTimeoutError,
-    FileFormatError,
     IncompleteCropError,
 )
 from . import records
@@ -31,32 +28,19 @@ from .advice import LABELS_DO_NOT_FIT, labels_do_not_fit
 from .carry import read_kept
 from .layout import EARLIER_PREFIX, CropLayout
 from .provenance import summarise
+from .reap_support import (
+    MERGING_FARMERS,
+    load_farmer,
+    load_reaped,
+    wait_for_results,
+    warn_unmerged,
+)
 from .sow import SowRecord
 from .store import ResultStore
 
-#: default seconds ``reap(wait=True)`` waits before giving up
-DEFAULT_WAIT_TIMEOUT = 3600.0
-
-
-def wait_for_results(
-    count_missing: Callable[[], int], timeout: float | None, poll: float = 0.05
-) -> None:
-    """Poll until no batch is missing; :class:`CropTimeoutError` after ``timeout``."""
-    timeout = DEFAULT_WAIT_TIMEOUT if timeout is None else float(timeout)
-    deadline = time.monotonic() + timeout
-    delay = poll
-    while True:
-        missing = count_missing()
-        if missing == 0:
-            return
-        if time.monotonic() >= deadline:
-            raise CropTimeoutError(
-                f"waited {timeout:g} s but {missing} batches are still missing; "
-                "are growers running? (see crop.status()). Reap later, or with "
-                "allow_incomplete=True for what is there."
-            )
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 2.0)
+#: the ``batch_id`` in ``crop_batches`` of a result kept from an earlier
+#: sowing (its batch is not one of this sowing's)
+KEPT_BATCH = "kept"
 
 
 def fill_buffer(
@@ -90,6 +74,8 @@ def fill_buffer(
             buffer.put_block(block.start, block)
             fp = record["fn_fingerprint"]
             versions[fp] = versions.get(fp, 0) + block.size
+        for prov in record["provenance"]:  # grown for an earlier sowing
+            prov.setdefault("batch_id", KEPT_BATCH)
         provs.extend(record["provenance"])
     for k, fp in enumerate(sow.fingerprints, 1):
         if (k, fp) not in present:
@@ -105,9 +91,24 @@ def fill_buffer(
         versions[sow.fn_fingerprint] = versions.get(sow.fn_fingerprint, 0) + n
     buffer.code_versions = versions
     if buffer.failures:
-        done = buffer.done_mask.reshape(-1)
-        buffer.failures[:] = [f for f in buffer.failures if not done[f.index]]
+        buffer.failures[:] = standing_failures(buffer)
     return buffer, missing, provs
+
+
+def standing_failures(buffer: Any) -> list:
+    """Each combo still without a result once, with its latest failure.
+
+    A retried batch's record holds its first blocks and then one block per
+    rerun combo, each with the failures of its attempt; a combo that failed
+    every attempt must still count once (the provenance list keeps the
+    history of attempts).
+    """
+    done = buffer.done_mask.reshape(-1)
+    latest: dict[int, Any] = {}
+    for f in buffer.failures:  # in the order written: later attempts last
+        if not done[f.index]:
+            latest[f.index] = f
+    return [latest[i] for i in sorted(latest)]
 
 
 def check_anything_grown(crop: Any) -> None:
@@ -342,52 +343,6 @@ def label(
         attrs=attrs,
         provenance=record,
     )
-
-
-def load_reaped(layout: CropLayout) -> Any | None:
-    """What an earlier reap saved, or None."""
-    if layout.reaped_dataset.exists():
-        from .. import netcdf
-
-        return netcdf.load_dataset(layout.reaped_dataset)
-    data = records.read_if_exists(layout.reaped_raw, "reaped")
-    return None if data is None else data["result"]
-
-
-#: farmers that keep what is reaped in a file of their own
-MERGING_FARMERS = ("Harvester", "Sampler")
-
-
-def warn_unmerged(layout: CropLayout, kind: str) -> None:
-    """Say that a crop sown by a Harvester or Sampler is reaped without it."""
-    import warnings
-
-    warnings.warn(
-        f"the crop at {layout.location} was sown by a {kind}, but it is reaped "
-        f"without it ({layout.farmer_file} is missing): the result is returned "
-        f"and kept in the crop directory, not merged into the {kind}'s file. "
-        f"Merge it with your {kind}: {kind.lower()}.Crop(name=..., "
-        "parent_dir=...).reap().",
-        stacklevel=4,
-    )
-
-
-def load_farmer(layout: CropLayout) -> Any:
-    """The Runner, Harvester or Sampler saved with the crop at sow time."""
-    import pickle
-
-    data = records.read(layout.farmer_file, "farmer")
-    if not (isinstance(data, dict) and "cloudpickle" in data):
-        return data  # saved by an earlier xsweep: the farmer itself
-    try:
-        return pickle.loads(data["cloudpickle"])
-    except Exception as e:
-        raise FileFormatError(
-            f"{layout.farmer_file} (the farmer saved when the crop was sown) "
-            f"cannot be loaded here ({type(e).__name__}: {e}); reap where it "
-            "can be (its function's module importable), or with the farmer: "
-            "farmer.Crop(name=..., parent_dir=...).reap()."
-        ) from e
 
 
 def clean(layout: CropLayout) -> None:

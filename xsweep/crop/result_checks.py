@@ -263,6 +263,21 @@ class CropSizes:
             record["blocks"] = check_blocks(record["blocks"], combos, self.pinned)
             record["failures"] = [f for b in record["blocks"] for f in b.failures]
 
+    def fixed(self) -> dict[str, tuple | None] | None:
+        """The sizes already fixed for the crop, or None."""
+        from . import records
+
+        return records.read_if_exists(self._path, "sizes") if self.active else None
+
+    def fix(self, sizes: dict[str, tuple | None]) -> None:
+        """Fix ``sizes`` (those of results kept by a sowing) unless fixed."""
+        from . import records
+
+        if self.active and _sizes_pinned(sizes):
+            records.write_linked(
+                [str(self._path)], "sizes", sizes, what="sizes of the crop's results"
+            )
+
     def _pin(self, results: list[dict[str, Any]]) -> dict[str, tuple | None] | None:
         from . import records
 
@@ -280,3 +295,58 @@ class CropSizes:
             [str(self._path)], "sizes", mine, what="sizes of the crop's results"
         )
         return mine if made else records.read(self._path, "sizes")
+
+
+def first_unfit(
+    blocks: list, shapes: dict[str, tuple | None], pinned: dict | None = None
+) -> tuple[int, str, dict[str, tuple | None]]:
+    """The first result in ``blocks`` that labels ``shapes`` cannot label.
+
+    Used when a sowing keeps results grown under other labels. A dimension
+    sized by the results takes its size from ``pinned`` (the crop's sizes
+    file, if any) or else from the first good result, as growers do.
+
+    Returns
+    -------
+    index : int
+        The flat index of the first result that does not fit, or -1.
+    problem : str
+        Why it does not fit (empty if all do).
+    sizes : dict
+        ``shapes`` with the sizes the results gave (what growers must match).
+    """
+    index, problem = _scan(blocks, shapes)
+    if index >= 0 or _sizes_pinned(shapes):
+        return index, problem, dict(shapes)
+    want = dict(pinned if pinned is not None else shapes)
+    for block in blocks if pinned is None else ():
+        if block.kind != "empty":
+            _pin_sizes(want, block)
+        if _sizes_pinned(want):
+            break
+    index, problem = _scan(blocks, want)
+    return index, problem, want
+
+
+def _scan(blocks: list, shapes: dict[str, tuple | None]) -> tuple[int, str]:
+    """The flat index and problem of the first result ``shapes`` cannot label."""
+    for block in blocks:
+        if _fast_ok(block, shapes):
+            continue
+        failed = set(block.failed)
+        for offset, value in enumerate(block.values):
+            problem = None if offset in failed else _problem(value, shapes)
+            if problem is not None:
+                return block.start + offset, problem
+    return -1, ""
+
+
+def _sizes_pinned(shapes: dict[str, tuple | None]) -> bool:
+    return all(w is None or None not in w for w in shapes.values())
+
+
+def results_salt(sow: Any) -> str:
+    """Fingerprints of what decides a sowing's results besides the combos."""
+    from .fingerprint import constants_fingerprint
+
+    return f"{sow.fn_fingerprint}|{constants_fingerprint(sow.constants)}"

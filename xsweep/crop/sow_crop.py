@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CropError, FileFormatError
-from . import carry, records
+from . import carry, kept_fit, records
 from . import fingerprint as fpr
 from .layout import CropLayout
 from .sow import LABEL_ATTRS, SowRecord, make_sow_record, read_sow, write_sow
@@ -57,17 +57,30 @@ class SowSummary:
     set_aside: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
+        todo = (
+            f"{self.to_compute} to compute in {_n(self.batches, 'batch')}"
+            if self.to_compute
+            else "nothing to compute"
+        )
         text = (
             f"{_n(self.combos, 'combo')}: kept {_n(self.kept, 'result')}, "
-            f"{self.to_compute} to compute in {_n(self.batches, 'batch')}, "
-            f"dropped {_n(self.dropped, 'result')}"
+            f"{todo}, dropped {_n(self.dropped, 'result')}"
         )
         for path in self.set_aside:
             text += (
                 f"; the crop's earlier reaped result was moved to {path} "
-                "(xsweep.load_ds reads it)"
+                f"({_reader(path)} reads it)"
             )
         return text
+
+
+def _reader(path: str) -> str:
+    """What reads a reaped file set aside at ``path``."""
+    if path.endswith(".nc"):
+        return "xsweep.load_ds"
+    if path.endswith(".pkl"):  # rows (a Sampler's) or raw results, pickled
+        return "xsweep.load_df (or pickle.load)"
+    return "xsweep.crop.records.read(path)['result']"
 
 
 def _n(count: int, noun: str) -> str:
@@ -237,6 +250,9 @@ def sow(
             if (k, fp) in present:
                 size = int(record.bounds[k] - record.bounds[k - 1])
                 already += size - failed.get((k, fp), 0)
+        if already and kept_fit.needs_check(previous, record.labels):
+            blocks = kept_fit.grown_blocks(layout, record)
+            kept_fit.check_kept(layout, record, previous, blocks, already)
     else:
         kept = carry.carry(
             layout,
@@ -259,6 +275,9 @@ def sow(
             record = _with_todo(
                 record, combos, kind, constants, resources, fn, todo, fresh=True
             )
+        if kept.count and kept_fit.needs_check(previous, record.labels):
+            blocks = [b for rec in kept.records for b in rec["blocks"]]
+            kept_fit.check_kept(layout, record, previous, blocks, kept.count)
         if kept.count:
             record.kept = carry.write_kept(layout, record.sow_id, kept)
             record.num_kept = kept.count
@@ -298,9 +317,32 @@ def _set_aside_reaped(layout: CropLayout, previous: SowRecord | None) -> list[st
         if path.exists():
             sow_id = previous.sow_id if previous is not None else uuid.uuid4().hex
             target = layout.earlier_reaped(path, sow_id)
-            os.replace(path, target)
+            if path == layout.reaped_raw:
+                target = _pickle_aside(path, target)
+            else:
+                os.replace(path, target)
             moved.append(str(target))
     return moved
+
+
+def _pickle_aside(path: Any, target: Any) -> Any:
+    """Set reaped rows or raw results aside as a plain pickle of the result
+    (``xsweep.load_df`` reads it), written before ``path`` is removed; where
+    it was."""
+    import pickle
+
+    from .. import atomic
+
+    try:
+        result = records.read(path, "reaped")["result"]
+        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # unreadable here: set the file itself aside
+        os.replace(path, target)
+        return target
+    pickled = target.with_suffix(".pkl")
+    atomic.write_bytes(pickled, blob)
+    records.remove(path)
+    return pickled
 
 
 def _with_todo(

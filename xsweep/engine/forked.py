@@ -80,6 +80,7 @@ class _Child:
     def __init__(self, pid: int, tasks: Any, answers: Any) -> None:
         self.pid, self.tasks, self.answers = pid, tasks, answers
         self.held: list[tuple[int, int]] = []
+        self.deaf = False  # its task pipe broke: send it nothing more
 
 
 class ForkedWorkers:
@@ -105,29 +106,34 @@ class ForkedWorkers:
         mode: str,
         env: Mapping[str, str],
     ) -> None:
-        from multiprocessing.connection import Pipe
-
         self.children: list[_Child] = []
-        sweep = (fn, combos, dict(extra), mode)
-        _flush()  # nothing buffered here is written again by a child
+        self._sweep = (fn, combos, dict(extra), mode)
+        self._env = dict(env)
         try:
             for _ in range(num_workers):
-                task_out, task_in = Pipe(duplex=False)
-                answer_out, answer_in = Pipe(duplex=False)
-                pid = os.fork()
-                if pid == 0:  # the child: never returns
-                    task_in.close()
-                    answer_out.close()
-                    for other in self.children:
-                        other.tasks.close()
-                        other.answers.close()
-                    _child_main(task_out, answer_in, sweep, env)
-                task_out.close()
-                answer_in.close()
-                self.children.append(_Child(pid, task_in, answer_out))
+                self.children.append(self._fork())
         except BaseException:
             self.stop()
             raise
+
+    def _fork(self) -> _Child:
+        """Fork one more child (it never returns from here)."""
+        from multiprocessing.connection import Pipe
+
+        _flush()  # nothing buffered here is written again by a child
+        task_out, task_in = Pipe(duplex=False)
+        answer_out, answer_in = Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # the child
+            task_in.close()
+            answer_out.close()
+            for other in self.children:
+                other.tasks.close()
+                other.answers.close()
+            _child_main(task_out, answer_in, self._sweep, self._env)
+        task_out.close()
+        answer_in.close()
+        return _Child(pid, task_in, answer_out)
 
     def run(
         self,
@@ -136,24 +142,27 @@ class ForkedWorkers:
     ) -> Iterator[tuple[Any, Any, tuple[int, int]]]:
         """Yield ``(block, exception, (start, stop))`` per chunk as they finish.
 
-        ``block`` is None when the child running it died: ``exception`` says
-        how. With ``helper``, this process runs chunks from the end of the
-        queue itself whenever no answer is waiting (for a function that
-        mostly waits, or a spare core).
+        ``block`` is None for the chunk a child was computing when it died:
+        ``exception`` says how. The chunks queued behind it go to the other
+        children, and a new child replaces it. With ``helper``, this process
+        runs chunks from the end of the queue itself whenever no answer is
+        waiting (for a function that mostly waits, or a spare core).
         """
         from multiprocessing.connection import wait
 
         pending = list(reversed(chunks))  # pop() takes the next from the front
-        live = list(self.children)
-        while live:
-            for child in live:
-                while pending and len(child.held) < DEPTH:
+        while pending or any(c.held for c in self.children):
+            for child in self.children:
+                while pending and len(child.held) < DEPTH and not child.deaf:
                     span = pending.pop()
-                    child.held.append(span)
-                    child.tasks.send_bytes(pickle.dumps(span))
-            busy = [c for c in live if c.held]
-            if not busy:
-                break
+                    try:
+                        child.tasks.send_bytes(pickle.dumps(span))
+                    except OSError:  # it died: its answers tell the rest
+                        pending.append(span)
+                        child.deaf = True
+                    else:
+                        child.held.append(span)
+            busy = [c for c in self.children if c.held or c.deaf]
             ready = wait([c.answers for c in busy], timeout=0)
             if not ready and helper is not None and pending:
                 start, stop = pending.pop(0)  # the last chunk, here
@@ -165,11 +174,7 @@ class ForkedWorkers:
                 try:
                     block, exc = pickle.loads(child.answers.recv_bytes())
                 except (EOFError, OSError) as e:
-                    live.remove(child)
-                    died = _died(child.pid, e)
-                    for span in child.held:
-                        yield None, died, span
-                    child.held = []
+                    yield from self._replace(child, e, pending)
                     continue
                 span = child.held.pop(0)
                 if block is None:  # its results could not be sent back
@@ -178,6 +183,24 @@ class ForkedWorkers:
                     yield None, load_exception(exc), span
                 else:
                     yield block, exc, span
+
+    def _replace(
+        self, child: _Child, error: BaseException, pending: list
+    ) -> Iterator[tuple[None, BaseException, tuple[int, int]]]:
+        """A child's answers ended: every answer it sent was read, so the
+        first chunk it held killed it, and the others never started (they go
+        back to the queue). A new child takes its place while work is left."""
+        died = _died(child.pid, error)
+        for end in (child.tasks, child.answers):
+            with contextlib.suppress(OSError):
+                end.close()
+        lost, queued = child.held[:1], child.held[1:]
+        pending.extend(reversed(queued))
+        self.children.remove(child)
+        if pending:
+            self.children.append(self._fork())
+        for span in lost:
+            yield None, died, span
 
     def stop(self) -> None:
         """Kill the children that are still running and reap them all."""

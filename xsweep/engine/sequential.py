@@ -56,19 +56,19 @@ def _make_loop(
         call = "_fn(**dict(zip(_names, _args)), **_extra)"
         lines.append("    _extra = dict(zip(_extra_names, _c))")
     lines.append("    _append = _out.append")
-    if record or call.endswith("**_extra)"):
+    if call.endswith("**_extra)"):
         lines.append("    for _args in _it:")
-        if args:
-            lines.append(f"        {', '.join(args)}, = _args")
+        packed = "_args"
     else:
         lines.append(f"    for {''.join(a + ', ' for a in args) or '_'} in _it:")
+        packed = f"({''.join(a + ', ' for a in args)})"
     if record:
         lines += [
             "        _t = _clock()",
             "        try:",
             f"            _append({call})",
             "        except _CATCH as _e:",
-            "            _fail(len(_out), _args, _e, _t)",
+            f"            _fail(len(_out), {packed}, _e, _t)",
             "            _append(_FAILED)",
         ]
     else:
