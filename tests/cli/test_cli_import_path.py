@@ -72,3 +72,51 @@ def test_a_module_that_moved_is_found_with_path_and_the_error_says_how(tmp_path,
     assert done.returncode == 0, done.stderr
     bad = grow(location, "--path", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert bad.returncode == 2 and "nowhere" in bad.stderr
+
+
+HARVEST = """
+import xsweep
+from mymodel import model
+runner = xsweep.Runner(model, var_names=["y"])
+harvester = xsweep.Harvester(runner, data_name="harvest.nc")
+crop = harvester.Crop(name="harvcrop", parent_dir="sweeps")
+crop.sow_combos({"a": [1, 2, 3]})
+crop.grow()
+"""
+
+
+@pytest.mark.skipif(not XSWEEP.exists(), reason="no xsweep console script")
+def test_reap_loads_a_harvester_crop_from_where_it_was_sown(tmp_path):
+    # a new user's first hour: `python harv.py` then `xsweep reap
+    # sweeps/.xyz-harvcrop` in the same directory exited 2: No module 'mymodel'
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mymodel.py").write_text("def model(a):\n    return 2 * a\n")
+    (project / "harv.py").write_text(HARVEST)
+    done = subprocess.run(
+        [sys.executable, "harv.py"], cwd=project, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    location = project / "sweeps" / ".xyz-harvcrop"
+
+    def reap(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(XSWEEP), "reap", str(location), *args],
+            cwd=cwd, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    # the module moved away: the error names --path, and --path finds it
+    elsewhere = tmp_path / "moved"
+    elsewhere.mkdir()
+    shutil.move(project / "mymodel.py", elsewhere / "mymodel.py")
+    failed = reap("--keep", cwd=project)
+    assert failed.returncode == 2, failed.stderr
+    for needle in ("'mymodel'", str(project), "xsweep reap --path DIR"):
+        assert needle in failed.stderr, (needle, failed.stderr)
+    shutil.move(elsewhere / "mymodel.py", project / "mymodel.py")
+    reaped = reap(cwd=project)  # from the very directory it was sown in
+    assert reaped.returncode == 0, reaped.stderr
+    from xsweep import netcdf
+
+    merged = netcdf.load_dataset(project / "harvest.nc")  # merged by the Harvester
+    assert merged["y"].values.tolist() == [2, 4, 6]

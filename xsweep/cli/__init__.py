@@ -5,7 +5,7 @@ Usage::
     xsweep status CROP [--json]
     xsweep grow CROP [BATCH ...] [--heartbeat-timeout S] [--max-batches N]
     xsweep reap CROP [--allow-incomplete] [--output FILE] [--wait [--timeout S]]
-    xsweep retry CROP
+    xsweep retry CROP [--adopt-code] [--combo-time-limit S] [--max-deaths N]
     xsweep clean CROP [--all --yes]
     xsweep compact CROP
 

@@ -85,19 +85,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors"
     )
+    add_how_arguments(parser, workers=True)
+
+
+def add_how_arguments(parser: argparse.ArgumentParser, *, workers: bool) -> None:
+    """Add the options saying how the function runs (supervision, time limit,
+    placement) to ``parser``; with ``workers``, those of local workers too."""
     how = parser.add_argument_group(
         "how the function runs",
         "By default it runs in a child process that the grower watches: a combo "
         "that kills its process (a segfault, the out-of-memory killer, "
         "os._exit) is recorded as a failure of that combo, and growing goes on.",
     )
-    how.add_argument(
-        "--num-workers",
-        type=positive_int,
-        metavar="N",
-        help="in pull mode, grow with N local workers (default 1; with "
-        "--affinities or --gpus, one per CPU or device)",
-    )
+    if workers:
+        how.add_argument(
+            "--num-workers",
+            type=positive_int,
+            metavar="N",
+            help="in pull mode, grow with N local workers (default 1; with "
+            "--affinities or --gpus, one per CPU or device)",
+        )
     how.add_argument(
         "--num-threads",
         type=positive_int,
@@ -118,13 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated GPU ids: each worker sees its own device "
         "(CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES)",
     )
-    how.add_argument(
-        "--gpus-per-task",
-        type=positive_float,
-        metavar="F",
-        default=1,
-        help="devices per worker (default 1; 0.5: two workers share one)",
-    )
+    if workers:
+        how.add_argument(
+            "--gpus-per-task",
+            type=positive_float,
+            metavar="F",
+            default=1,
+            help="devices per worker (default 1; 0.5: two workers share one)",
+        )
     how.add_argument(
         "--subprocess",
         action="store_true",
@@ -165,8 +173,9 @@ def _ints(option: str) -> Any:
     return parse
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """The grow options given on the command line."""
+def how_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`add_how_arguments` given on the command line
+    (``--affinities`` and ``--gpus`` apart: they depend on the workers)."""
     return {
         "supervise": args.supervise,
         "subprocess": args.subprocess,
@@ -196,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     from ..crop.sigterm import released_on_sigterm
 
     crop = open_crop(args, heartbeat_timeout=args.heartbeat_timeout)
-    options = _options(args)
+    options = how_options(args)
     # one end for the whole command
     options["deadline"] = None if args.deadline is None else resolve(args.deadline)
     if single:  # one process: all the CPUs and devices given are its own
@@ -226,7 +235,7 @@ def exit_code(report: Any, crop: Any, batches: list[int] | None = None) -> int:
     """75 when stopped early with batches left, else 1 if combos failed, else 0."""
     if report.stopped:
         missing = set(crop.missing_results())
-        if missing if not batches else missing & set(batches):
+        if report.resown or (missing if not batches else missing & set(batches)):
             return EXIT_STOPPED
     return EXIT_FAILED if report.failed_combos else EXIT_OK
 
@@ -256,6 +265,13 @@ def describe(report: Any, location: str) -> str:
     if report.held:
         shown = ", ".join(map(str, report.held[:10]))
         parts.append(f"held by other growers: {shown}")
+    if report.resown:
+        parts.append(
+            "the crop was sown again while growing: "
+            f"{report.superseded} batch(es) computed for the sowing it replaced, "
+            f"their results adopted by combo into {len(report.adopted)} of the "
+            "new sowing's (the rest computed again)"
+        )
     if report.stopped:
         parts.append(f"stopped early: {report.stopped}")
     if report.discarded:

@@ -127,7 +127,7 @@ class Crop(SowMethods, GrowMethods, CropQueries, ClusterMethods, XyzpyMethods):
             sow = self._read_sow(missing_ok=True)
             if sow is not None and sow.farmer_kind:
                 with contextlib.suppress(FileNotFoundError, FileFormatError):
-                    self._farmer = load_farmer(self._layout)
+                    self._farmer = load_farmer(self._layout, sow)
         return self._farmer
 
     @farmer.setter

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import random
 import threading
 import time
@@ -21,8 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CropReapedError, FileSystemError
-from . import claims, records
+from . import claims
 from .cards import at_work
 from .deadline import stop_requested
 from .flusher import Flusher
@@ -33,7 +31,9 @@ from .sow import SowRecord
 from .store import ResultStore
 
 __all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
+from .grow_claims import ClaimMixin
 from .grow_compute import ComputeMixin
+from .resown import ResowMixin
 from .supervised import Supervision, Supervisor
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class _Pending:
     claimed_at: float = field(default_factory=claims.now)
 
 
-class Grower(ComputeMixin):
+class Grower(ClaimMixin, ComputeMixin, ResowMixin):
     """Grows batches of one sown crop in this process.
 
     Parameters
@@ -99,7 +99,18 @@ class Grower(ComputeMixin):
         #: what each combo's outputs must look like to be labelled
         self._shapes = expected_shapes(sow.labels)
         #: sizes fixed for the whole crop by its first result written
-        self._sizes = CropSizes(layout, self._shapes, lambda: _results_salt(sow))
+        self._sizes = self._sizes_for(sow)
+        self._init_resow()  # notice a sowing again (see :mod:`.resown`)
+
+    def _sizes_for(self, sow: SowRecord) -> CropSizes:
+        """The output sizes of sowing ``sow`` (fixed by its first result)."""
+        return CropSizes(self.layout, self._shapes, lambda: _results_salt(sow))
+
+    def _entry(
+        self, batch_id: int, claim: str, token: str, record: dict[str, Any]
+    ) -> _Pending:
+        """A claimed batch whose ``record`` is computed already."""
+        return _Pending(batch_id, claim, token, time.monotonic(), record=record)
 
     def grow_batch(
         self, batch_id: int, report: GrowReport, precheck: bool = True
@@ -206,6 +217,10 @@ class Grower(ComputeMixin):
                 ):
                     report.stopped = self.deadline.reason
                     break
+                with lock:  # one stat: sown again? then no batch of this sowing
+                    resown = self.sown_again()
+                if resown:
+                    break
                 entry = self._claim(bid, report, precheck)
                 if entry is not None:
                     claimed.append(entry)
@@ -216,7 +231,14 @@ class Grower(ComputeMixin):
             with lock:
                 self._commit(pending, report)
             flusher.stop()
-            if wait and not report.stopped and len(report.held) > held_before:
+            if self._unchecked:  # were the results written last still wanted?
+                self.sown_again()
+            if (
+                wait
+                and not report.stopped
+                and self._resown is None
+                and len(report.held) > held_before
+            ):
                 self._take_over(report, held_before)
         except BaseException:
             with lock, contextlib.suppress(Exception):
@@ -269,6 +291,8 @@ class Grower(ComputeMixin):
         whose result another grower wrote first, keeps the other result and
         ours is discarded (:attr:`GrowReport.discarded`, and a warning).
         """
+        if self._resown is not None:  # sown again: old batches are adopted
+            pending[:] = self._set_aside(pending, report)
         if not pending:
             return
         lost = [
@@ -288,6 +312,8 @@ class Grower(ComputeMixin):
             if e.batch_id in written:
                 report.grown.append(e.batch_id)
                 report.failed_combos += len(e.record["failures"])
+                self._grown_failed[e.batch_id] = len(e.record["failures"])
+                self._unchecked.append(e.record)
             else:
                 dropped.append(e.batch_id)
         if dropped:
@@ -301,16 +327,6 @@ class Grower(ComputeMixin):
                 stacklevel=2,
             )
         self._release(pending)
-
-    def _release(self, pending: list[_Pending]) -> None:
-        """Release the claims of ``pending`` batches and forget them."""
-        for e in pending:
-            self.heartbeat.drop(e.claim)
-        try:
-            for e in pending:
-                claims.release(e.claim, e.token, claimed_at=e.claimed_at)
-        finally:
-            pending.clear()
 
     def _take_over(self, report: GrowReport, start: int) -> None:
         """Watch batches held by others; see :func:`~.takeover.take_over`."""
@@ -347,31 +363,6 @@ class Grower(ComputeMixin):
             with contextlib.suppress(OSError):
                 claims.release(claim, token)
 
-    def _acquire(self, claim) -> str | None:
-        try:
-            return claims.acquire(claim, self.timeout)
-        except FileNotFoundError:
-            if not self.layout.sow_file.exists():
-                if (
-                    self.layout.reaped_dataset.exists()
-                    or self.layout.reaped_raw.exists()
-                ):
-                    raise CropReapedError(
-                        f"the crop at {self.layout.location} was reaped while "
-                        "growing: nothing left to grow"
-                    ) from None
-                raise records.vanished(claim) from None
-            self.layout.make_dirs()
-            return claims.acquire(claim, self.timeout)
-        except OSError as e:
-            if e.errno in records.SYSTEM_ERRNOS:
-                raise FileSystemError(
-                    f"cannot claim {claim}: {e.strerror or e} (the file system "
-                    "failed: a networked file system gone?). Nothing was "
-                    "half-written; grow again once it is back."
-                ) from e
-            raise
-
     def grow(
         self, batch_ids: Iterable[int], report: GrowReport | None = None,
         wait: bool = True,
@@ -386,6 +377,12 @@ class Grower(ComputeMixin):
         checked = (self.sow.check_batch(bid) for bid in batch_ids)
         try:
             self._grow_each(checked, report, precheck=True, wait=wait)
+            if self._resown is not None and self._switch(report):
+                report.stopped = (
+                    "the crop was sown again while growing: the batch numbers "
+                    "given were those of the sowing it replaced; grow again "
+                    "(pull mode grows what is missing)"
+                )
         finally:
             self.close()
         return report
@@ -410,32 +407,29 @@ class Grower(ComputeMixin):
         stopped, and grows them once their claims are stale.
         """
         report = GrowReport() if report is None else report
-        present, _ = self.store.snapshot()
-        todo = [
-            k for k, fp in enumerate(self.sow.fingerprints, 1) if (k, fp) not in present
-        ]
-        if todo:
-            shift = random.randrange(len(todo))
-            todo = todo[shift:] + todo[:shift]
-        stamp = self._sow_stamp()
-
-        def still_sown(i: int) -> bool:  # sown again meanwhile: batches unwanted
-            return i % 16 != 15 or self._sow_stamp() == stamp
-
         try:
-            self._grow_each(
-                todo, report, precheck=False, keep_going=still_sown, wait=wait
-            )
+            while True:
+                present, _ = self.store.snapshot()
+                todo = [
+                    k
+                    for k, fp in enumerate(self.sow.fingerprints, 1)
+                    if (k, fp) not in present
+                ]
+                if todo:
+                    shift = random.randrange(len(todo))
+                    todo = todo[shift:] + todo[:shift]
+                if self._later:  # held in the old sowing: maybe adopted soon
+                    later, self._later = self._later, set()
+                    todo = [k for k in todo if k not in later] + [
+                        k for k in todo if k in later
+                    ]
+                self._grow_each(todo, report, precheck=False, wait=wait)
+                # sown again meanwhile: go on with the new sowing's batches
+                if self._resown is None or not self._switch(report):
+                    break
         finally:
             self.close()
         return report
-
-    def _sow_stamp(self) -> tuple | None:
-        try:
-            st = os.stat(self.layout.sow_file)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _ids(ids: list[int]) -> str:

@@ -26,7 +26,19 @@ class GrowReport:
         by the result written first.
     stopped : str or None
         Why growing stopped before every batch asked for was tried (a
-        deadline, the scheduler's warning signal), or None.
+        deadline, the scheduler's warning signal, the crop sown again), or
+        None.
+    resown : int
+        How many times this grower found the crop sown again while it grew
+        (it then grows the new sowing's batches: ``grown``, ``skipped`` and
+        ``held`` count only those).
+    superseded : int
+        Batches this grower computed for a sowing replaced meanwhile: their
+        results count only where they were adopted.
+    adopted : list of int
+        Batches of the new sowing whose result this grower wrote from results
+        it computed for the sowing replaced (found by combo: same function,
+        constants and labels; every combo of the batch computed).
     """
 
     grown: list[int] = field(default_factory=list)
@@ -35,6 +47,9 @@ class GrowReport:
     failed_combos: int = 0
     discarded: list[int] = field(default_factory=list)
     stopped: str | None = None
+    resown: int = 0
+    superseded: int = 0
+    adopted: list[int] = field(default_factory=list)
 
     def merge(self, other: GrowReport) -> GrowReport:
         """Add another report's counts to this one (the workers of one call:
@@ -45,6 +60,9 @@ class GrowReport:
         self.failed_combos += other.failed_combos
         self.discarded += other.discarded
         self.stopped = self.stopped or other.stopped
+        self.resown = max(self.resown, other.resown)  # one sowing seen by each
+        self.superseded += other.superseded
+        self.adopted += other.adopted
         # one call's workers see each other's batches: one grown by a sibling
         # was neither there already nor held by another grower
         grown = set(self.grown)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CropError
+from .advice import LABELS_DO_NOT_FIT, labels_do_not_fit
 from .grow import Grower, GrowReport
 from .grow_options import DOC, supervisions
 from .sown_function import check_function, load_function
@@ -94,14 +95,11 @@ class GrowMethods:
         """
         from .deadline import DeadlineReached, resolve
 
-        if isinstance(affinities, Sequence) and not isinstance(affinities, str):
-            affinities = [tuple(affinities)] if affinities else None
-        supervision = supervisions(
-            1, supervise=supervise, subprocess=subprocess,
+        supervision = _one_supervision(
+            supervise=supervise, subprocess=subprocess,
             combo_time_limit=combo_time_limit, max_deaths=max_deaths,
             num_threads=num_threads, affinities=affinities, gpus=gpus,
-            gpus_per_task=len(_as_list(gpus)) or 1,
-        )[0]  # fmt: skip
+        )  # fmt: skip
         grower = self._grower(fn, supervision)
         grower.deadline = resolve(deadline)
         grower.measure_crop()
@@ -165,8 +163,25 @@ class GrowMethods:
             self, num_workers, executor, num_tasks, resources=resources, **options
         )
 
-    def retry_failed(self, *, fn: Callable | None = None) -> GrowReport:
+    def retry_failed(
+        self,
+        *,
+        fn: Callable | None = None,
+        supervise: bool = True,
+        subprocess: bool = False,
+        combo_time_limit: float | None = None,
+        max_deaths: int = 3,
+        num_threads: int | None = None,
+        affinities: Sequence[int] | None = None,
+        gpus: Sequence[int] | None = None,
+    ) -> GrowReport:
         """Rerun only the combos that failed, keeping every other result.
+
+        They run as :meth:`grow` runs them: by default in a supervised child
+        process, so a combo that crashes, kills its process or outlives
+        ``combo_time_limit`` is recorded as a failure again and the retry
+        goes on. A combo that failed on a time limit runs again without one
+        unless ``combo_time_limit`` is given again.
 
         Parameters
         ----------
@@ -177,20 +192,39 @@ class GrowMethods:
             not fail (the reaped dataset names both versions in
             ``crop_code_versions``), and the failed combos are computed with
             the fix. Combos not grown yet will be grown with the fix too.
+        {options}
+
+        Raises
+        ------
+        OutputMismatchError
+            Every failure is a label mismatch (``OutputMismatchError``) and
+            ``fn`` is no fix: a retry would fail them the same way. Nothing
+            is run; sow the same combos again with labels that fit.
         """
+        supervision = _one_supervision(
+            supervise=supervise, subprocess=subprocess,
+            combo_time_limit=combo_time_limit, max_deaths=max_deaths,
+            num_threads=num_threads, affinities=affinities, gpus=gpus,
+        )  # fmt: skip
         sow = self._read_sow()
         if fn is not None and sow.fn_fingerprint != "none":
             from .fingerprint import function_fingerprint
 
             if function_fingerprint(fn) != sow.fn_fingerprint:
-                return self._retry_with_fix(fn, sow)
-        grower = self._grower(fn)
+                return self._retry_with_fix(fn, sow, supervision)
+        check_labels_fit(self.failures(), self.location)
+        grower = self._grower(fn, supervision)
         report = GrowReport()
-        for bid in self.failed_results():
-            grower.retry_batch(bid, report)
+        try:
+            for bid in self.failed_results():
+                grower.retry_batch(bid, report)
+        finally:
+            grower.close()  # ends the supervised child
         return report
 
-    def _retry_with_fix(self, fn: Callable, sow: SowRecord) -> GrowReport:
+    def _retry_with_fix(
+        self, fn: Callable, sow: SowRecord, supervision: Supervision | None
+    ) -> GrowReport:
         """Sow again with ``fn``, keeping the old code's results, and grow the
         batches holding the combos that failed."""
         failed = sorted({f.index for f in self.failures()})
@@ -210,7 +244,35 @@ class GrowMethods:
         new = self._read_sow()
         batch_of = new.batch_of_flat()
         todo = sorted({int(batch_of[i]) for i in failed} - {0})
-        return self._grower(fn).grow(todo)
+        return self._grower(fn, supervision).grow(todo)
+
+
+def _one_supervision(
+    affinities: Sequence[int] | None = None, gpus: Sequence[int] | None = None,
+    **options: Any,
+) -> Supervision | None:  # fmt: skip
+    """How one process runs the function: every CPU and device given is its own."""
+    if isinstance(affinities, Sequence) and not isinstance(affinities, str):
+        affinities = [tuple(affinities)] if affinities else None
+    return supervisions(
+        1, affinities=affinities, gpus=gpus,
+        gpus_per_task=len(_as_list(gpus)) or 1, **options,
+    )[0]  # fmt: skip
+
+
+def check_labels_fit(failures: list, location: str) -> None:
+    """Raise :class:`~xsweep.errors.OutputMismatchError` if every failure is a
+    label mismatch: rerunning the same code cannot fix it."""
+    if labels_do_not_fit(failures):
+        from ..errors import OutputMismatchError
+
+        n = len(failures)
+        raise OutputMismatchError(
+            f"{n} combo{'s' if n != 1 else ''} of the crop at {location} failed "
+            f"because the labels do not fit the outputs, e.g. {failures[0].combo}: "
+            f"{failures[0].message.rstrip('.')}. Nothing was rerun. "
+            f"{LABELS_DO_NOT_FIT}."
+        )
 
 
 def _as_list(value: Any) -> list:
@@ -221,11 +283,9 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, Sequence) else [value]
 
 
-if GrowMethods.grow.__doc__ and GrowMethods.grow_missing.__doc__:  # not -OO
-    GrowMethods.grow.__doc__ = GrowMethods.grow.__doc__.format(options=DOC)
-    GrowMethods.grow_missing.__doc__ = GrowMethods.grow_missing.__doc__.format(
-        options=DOC
-    )
+for _method in (GrowMethods.grow, GrowMethods.grow_missing, GrowMethods.retry_failed):
+    if _method.__doc__:  # not -OO
+        _method.__doc__ = _method.__doc__.format(options=DOC)
 
 
 def _batch_number(batch_id: Any) -> Any:

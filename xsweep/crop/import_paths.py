@@ -55,8 +55,9 @@ def add_to_sys_path(paths: Iterable[str], *, first: bool = False) -> list[str]:
     return added
 
 
-def import_advice(error: BaseException, sown: list[str]) -> str:
-    """What to do when the function's module cannot be imported here."""
+def import_advice(error: BaseException, sown: list[str], command: str = "grow") -> str:
+    """What to do when the function's module cannot be imported here
+    (``command``: the ``xsweep`` command that takes ``--path``)."""
     missing = getattr(error, "name", None)
     what = f"the module {missing!r}" if missing else "a module it needs"
     where = ", ".join(sown) if sown else "an unknown directory"
@@ -64,6 +65,6 @@ def import_advice(error: BaseException, sown: list[str]) -> str:
         f"{what} cannot be imported here. The crop was sown from {where} "
         "(searched too, where it exists on this machine). Make the module "
         "importable: run from the directory that holds it, add that directory "
-        "to PYTHONPATH or give it with `xsweep grow --path DIR`, or install "
+        f"to PYTHONPATH or give it with `xsweep {command} --path DIR`, or install "
         "the package that holds it (pip install -e)."
     )

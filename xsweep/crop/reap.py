@@ -24,6 +24,7 @@ from ..errors import (
     IncompleteCropError,
 )
 from . import records
+from .advice import LABELS_DO_NOT_FIT, labels_do_not_fit
 from .carry import read_kept
 from .layout import EARLIER_PREFIX, CropLayout
 from .provenance import summarise
@@ -158,14 +159,9 @@ def incomplete_message(
         f"{n} combo{'s' if n > 1 else ''} failed, e.g. {f.combo} raised "
         f"{f.exc_type}: {f.message.rstrip('.')}."
     )
-    if all(g.exc_type == "OutputMismatchError" for g in failures):
+    if labels_do_not_fit(failures):
         # retrying gives the same error: the labels are what is wrong
-        redo = (
-            " A retry would fail the same way: the labels (var_names, var_dims, "
-            "var_coords) do not fit what the function returns. Sow the same "
-            "combos again with labels that fit: every result is kept and only "
-            "the failed combos are computed again"
-        )
+        redo = f" {LABELS_DO_NOT_FIT}"
         if cli_crop:
             return f"{text}{redo}; or reap with --allow-incomplete for NaN there"
         return f"{text}{redo}; or reap(allow_incomplete=True) for NaN there."
@@ -392,7 +388,7 @@ def reap_sown(
             )
     farmer = crop.farmer
     if farmer is None and sow.farmer_kind and layout.farmer_file.exists():
-        farmer = load_farmer(layout)
+        farmer = load_farmer(layout, sow)
     if farmer is None and sow.farmer_kind in MERGING_FARMERS and sync:
         warn_unmerged(layout, sow.farmer_kind)
     labels = None

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CropTimeoutError, FileFormatError
 from . import records
 from .layout import CropLayout
+
+if TYPE_CHECKING:
+    from .sow import SowRecord
 
 #: default seconds ``reap(wait=True)`` waits before giving up
 DEFAULT_WAIT_TIMEOUT = 3600.0
@@ -64,19 +67,45 @@ def warn_unmerged(layout: CropLayout, kind: str) -> None:
     )
 
 
-def load_farmer(layout: CropLayout) -> Any:
-    """The Runner, Harvester or Sampler saved with the crop at sow time."""
+def load_farmer(layout: CropLayout, sow: SowRecord | None = None) -> Any:
+    """The Runner, Harvester or Sampler saved with the crop at sow time.
+
+    Its function's module is searched for where ``xsweep grow`` searches it:
+    in the directories the crop was sown from (saved with the farmer, or with
+    the function of ``sow``), after ``sys.path``.
+    """
     import pickle
+
+    from .import_paths import add_to_sys_path, import_advice
 
     data = records.read(layout.farmer_file, "farmer")
     if not (isinstance(data, dict) and "cloudpickle" in data):
         return data  # saved by an earlier xsweep: the farmer itself
+    sown = list(data.get("sys_path") or _function_paths(layout, sow))
+    add_to_sys_path(sown)
     try:
         return pickle.loads(data["cloudpickle"])
     except Exception as e:
+        advice = (
+            import_advice(e, sown, command="reap")
+            if isinstance(e, ImportError)
+            else "reap where it can be (its function's module importable: "
+            "`xsweep reap --path DIR` searches DIR)."
+        )
         raise FileFormatError(
             f"{layout.farmer_file} (the farmer saved when the crop was sown) "
-            f"cannot be loaded here ({type(e).__name__}: {e}); reap where it "
-            "can be (its function's module importable), or with the farmer: "
-            "farmer.Crop(name=..., parent_dir=...).reap()."
+            f"cannot be loaded here ({type(e).__name__}: {e}): {advice} Or reap "
+            "with the farmer: farmer.Crop(name=..., parent_dir=...).reap()."
         ) from e
+
+
+def _function_paths(layout: CropLayout, sow: SowRecord | None) -> list[str]:
+    """The directories saved with the crop's function (a crop sown by an
+    xsweep that did not save them with the farmer)."""
+    if sow is None or not sow.fn_saved:
+        return []
+    try:
+        data = records.read(layout.function_file(sow.fn_fingerprint), "function")
+    except (OSError, FileFormatError):
+        return []
+    return list(data.get("sys_path", ()))

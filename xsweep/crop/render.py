@@ -15,6 +15,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .advice import what_next
 from .provenance import job_of
 
 #: The states of a batch, in the order they are drawn.
@@ -67,10 +68,8 @@ def render_text(status: Any, *, width: int = 30, ascii: bool = False) -> str:
             f"{count:>{len(str(total))}} {_percent(count, total):>6}"
         )
     if _int(status, "failed_combos"):
-        lines.append(
-            f"  {_failed_text(status)} "
-            f"(rerun them with: xsweep retry {_get(status, 'location')})"
-        )
+        hint = what_next(_get(status, "failures"), _get(status, "location"))
+        lines.append(f"  {_failed_text(status)} {hint}")
     lines.extend("  " + line for line in details(status))
     failures = _latest_failures(status)
     if failures:
@@ -122,7 +121,8 @@ def render_html(status: Any) -> str:
     if _int(status, "failed_combos") or failures:
         parts.append(
             f'<div style="color:{_COLOURS["failed"]};margin-top:4px">'
-            f"<b>{esc(_failed_text(status))}</b></div>"
+            f"<b>{esc(_failed_text(status))}</b> "
+            f"{esc(what_next(_get(status, 'failures'), None))}</div>"
         )
     if failures:
         items = "".join(f"<li>{esc(describe_failure(f))}</li>" for f in failures)

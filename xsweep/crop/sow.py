@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -153,6 +153,14 @@ class SowRecord:
     fn_parts: dict = field(default_factory=dict)
     code_history: list = field(default_factory=list)
     code: dict | None = None
+
+    #: identity of the file this record was read from (not saved), or None
+    file_identity: ClassVar[tuple | None] = None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("file_identity", None)  # of the file read, not of one written
+        return state
 
     def __setstate__(self, state: dict) -> None:
         # a record written before these fields existed reads with their defaults
@@ -337,9 +345,14 @@ def write_sow(layout: CropLayout, record: SowRecord, fn: Callable | None) -> Non
 
 
 def read_sow(layout: CropLayout) -> SowRecord:
-    """The sow record of a crop; a clear error if it was never sown."""
+    """The sow record of a crop; a clear error if it was never sown.
+
+    Its ``file_identity`` is that of the file read (see
+    :func:`~xsweep.crop.records.identity`): a grower compares it with a
+    ``stat`` of the sow file to notice that the crop was sown again.
+    """
     try:
-        record = records.read(layout.sow_file, "sow")
+        _, record, ident = records.read_tagged(layout.sow_file, "sow")
     except FileNotFoundError:
         if layout.reaped_dataset.exists() or layout.reaped_raw.exists():
             raise CropError(
@@ -353,4 +366,5 @@ def read_sow(layout: CropLayout) -> SowRecord:
         ) from None
     if not isinstance(record, SowRecord):
         raise FileFormatError(f"{layout.sow_file} does not hold a sow record.")
+    record.file_identity = ident
     return record

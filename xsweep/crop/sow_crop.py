@@ -291,7 +291,7 @@ def sow(
     if farmer is not None or inherit is None:  # else the saved farmer stays
         records.remove(layout.farmer_file)
     if hasattr(farmer, "merge_reaped"):
-        _save_farmer(layout, farmer)
+        _save_farmer(layout, farmer, fn)
     n = record.num_combos
     kept_n = (record.num_kept if record.kept else 0) + already
     summary = SowSummary(
@@ -364,19 +364,26 @@ def _with_todo(
     return new
 
 
-def _save_farmer(layout: CropLayout, farmer: Any) -> None:
+def _save_farmer(layout: CropLayout, farmer: Any, fn: Callable | None) -> None:
     """Save the farmer (for a later reap in another process), if picklable.
 
     Cloudpickled, as the function is: a function defined in a script or a
-    notebook (``__main__``) is saved by value, so another process can load it.
+    notebook (``__main__``) is saved by value, so another process can load it;
+    one imported from a module is saved by reference, so the directories this
+    process could import it from are saved too (a reaper searches them).
     """
     import warnings
 
     import cloudpickle
 
+    from .import_paths import sown_from
+
+    paths = sown_from(fn) if fn is not None else [os.getcwd()]
     try:
         blob = cloudpickle.dumps(farmer)
-        records.write(layout.farmer_file, "farmer", {"cloudpickle": blob})
+        records.write(
+            layout.farmer_file, "farmer", {"cloudpickle": blob, "sys_path": paths}
+        )
     except Exception as e:
         records.remove(layout.farmer_file)
         warnings.warn(

@@ -90,3 +90,21 @@ def check_function(
         "crop.sow_combos(...) again with it (its results are computed afresh; "
         "keep_old_code=True keeps the old ones), then grow."
     )
+
+
+def saved_by_value(fn: Callable) -> bool:
+    """Whether ``fn``, loaded from a crop, was saved by value: its code is in
+    the crop (a function defined in a script, a notebook or a closure), so no
+    module can give an edited version of it. A function saved by reference is
+    its module's own object once loaded (that module imported afresh)."""
+    import functools
+    import inspect
+    import sys
+
+    while isinstance(fn, functools.partial) or inspect.ismethod(fn):
+        fn = fn.func if isinstance(fn, functools.partial) else fn.__func__
+    target = fn if inspect.isroutine(fn) or isinstance(fn, type) else type(fn)
+    found: object = sys.modules.get(getattr(target, "__module__", None) or "")
+    for part in (getattr(target, "__qualname__", None) or "<none>").split("."):
+        found = getattr(found, part, None)
+    return found is not target

@@ -35,6 +35,9 @@ def take_over(grower: Grower, report: GrowReport, start: int) -> None:
     del report.held[start:]
     poll = min(1.0, claims.beat_interval(grower.timeout) / 2)
     while watching:
+        if grower.sown_again():  # these batches are no longer wanted
+            report.held.extend(watching)
+            return
         deadline = getattr(grower, "deadline", None)
         if deadline is not None and not deadline.allows_another():
             report.stopped = deadline.reason  # no time left to wait and grow
