@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .deadline import Deadline
 
 #: results of fast batches are written together, at most this many per file
-GROUP_MAX_BATCHES = 128
+GROUP_MAX_BATCHES = 32
 #: ... and at most this many seconds after the first of them was claimed
 GROUP_MAX_SECONDS = 0.2
 
