@@ -33,7 +33,7 @@ from .store import ResultStore
 __all__ = ["GROUP_MAX_BATCHES", "GROUP_MAX_SECONDS", "GrowReport", "Grower"]
 from .grow_claims import ClaimMixin
 from .grow_compute import ComputeMixin
-from .resown import ResowMixin
+from .resown import CHECK_SECONDS, ResowMixin
 from .supervised import Supervision, Supervisor
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ class Grower(ClaimMixin, ComputeMixin, ResowMixin):
                     report.stopped = self.deadline.reason
                     break
                 with lock:  # one stat: sown again? then no batch of this sowing
-                    resown = self.sown_again()
+                    resown = self.sown_again(at_most_every=CHECK_SECONDS)
                 if resown:
                     break
                 entry = self._claim(bid, report, precheck)
