@@ -57,7 +57,7 @@ def merge_datasets(
     if overwrite is None:
         check_no_conflicts(old, new)
     first, second = (old, new) if overwrite is False else (new, old)
-    merged = first.combine_first(second)
+    merged = _restore_dtypes(first.combine_first(second), old, new)
     attrs = {**second.attrs, **first.attrs}
     failures = _failure_records(old) + _failure_records(new)
     attrs.pop(FAILURES_ATTR, None)
@@ -69,6 +69,28 @@ def merge_datasets(
     failures = _prune_failures(merged, failures)
     if failures:
         merged.attrs[FAILURES_ATTR] = json.dumps(failures)
+    return merged
+
+
+def _restore_dtypes(merged: xr.Dataset, old: xr.Dataset, new: xr.Dataset) -> Any:
+    """Integer and boolean variables back to their type where the merge made
+    them float only to align (NaN while aligning) and no value is missing.
+
+    ``combine_first`` aligns both datasets over the union of coordinates,
+    which makes every integer variable float, even where the union is
+    complete; a missing value stays NaN (and the variable float).
+    """
+    for name, var in merged.data_vars.items():
+        kinds = {ds[name].dtype for ds in (old, new) if name in ds.data_vars}
+        if (
+            var.dtype.kind != "f"
+            or not kinds
+            or any(k.kind not in "iub" for k in kinds)
+        ):
+            continue
+        if bool(var.isnull().any()):
+            continue
+        merged[name] = var.astype(np.result_type(*kinds))
     return merged
 
 

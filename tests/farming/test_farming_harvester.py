@@ -36,6 +36,25 @@ def test_runs_merge_into_one_file(harvester, tmp_path):
     xr.testing.assert_identical(full, harvester.full_ds)
 
 
+def counts(a, b):
+    return a * b, a > b
+
+
+def test_integer_and_boolean_outputs_keep_their_type_when_nothing_is_missing(
+    tmp_path,
+):
+    # a new user's finding: merging two complete runs turned int64 into float64
+    harvester = Harvester(Runner(counts, ["n", "gt"]), data_name=tmp_path / "h.nc")
+    harvester.harvest_combos({"a": [1, 2], "b": [1, 2, 3]})
+    harvester.harvest_combos({"a": [3], "b": [1, 2, 3]})
+    full = load_dataset(tmp_path / "h.nc")
+    assert (full.n.dtype, full.gt.dtype) == (np.dtype("int64"), np.dtype(bool))
+    assert full.n.values.tolist() == [[1, 2, 3], [2, 4, 6], [3, 6, 9]]
+    harvester.harvest_combos({"a": [4], "b": [4]})  # now with holes: NaN, float
+    full = load_dataset(tmp_path / "h.nc")
+    assert full.n.dtype.kind == "f" and int(full.n.isnull().sum()) == 6
+
+
 def test_clash_raises_and_keeps_file(harvester):
     harvester.harvest_combos({"a": [1, 2], "b": [1]})
     before = load_dataset(harvester.data_name)
