@@ -268,8 +268,13 @@ class _Sweep:
     def _lost(self, span: tuple[int, int], exc: BaseException, mode: str) -> Block:
         """A task that failed as a whole: raise, or record all its combos."""
         start, stop = span
+        which = (
+            f"combo {self.combos.combo(start)} (flat index {start})"
+            if stop - start == 1
+            else f"combos {start}..{stop - 1} (flat indices)"
+        )
         what = (
-            f"a worker could not run combos {start}..{stop - 1} (flat indices): "
+            f"a worker could not run {which}: "
             f"{type(exc).__name__}: {exc}. This is not an error raised by the "
             "function: a worker process died (killed, out of memory, crashed), "
             "or the function or its result could not be sent between processes "

@@ -19,8 +19,10 @@ Each child runs chunks ``(start, stop)`` it is sent, two at a time at most
 (one computing, one waiting, so no child idles between chunks), and answers
 ``(start, block, pickled exception)``; it ends at end of input, or with the
 parent (SIGKILL on the parent's death, by ``PR_SET_PDEATHSIG``). A child that
-dies (a segfault in the function, the OOM killer) loses only its chunks, which
-the sweep records as failed or raises for, as with any worker.
+dies (a segfault in the function, the OOM killer) loses the chunk it was
+computing: with ``on_error="raise"`` the sweep raises
+:class:`~xsweep.errors.WorkerError`; with ``"record"`` the chunk runs again in
+halves until the one combo that kills is found and recorded as failed.
 """
 
 from __future__ import annotations
@@ -143,10 +145,12 @@ class ForkedWorkers:
         """Yield ``(block, exception, (start, stop))`` per chunk as they finish.
 
         ``block`` is None for the chunk a child was computing when it died:
-        ``exception`` says how. The chunks queued behind it go to the other
-        children, and a new child replaces it. With ``helper``, this process
-        runs chunks from the end of the queue itself whenever no answer is
-        waiting (for a function that mostly waits, or a spare core).
+        ``exception`` says how. In ``"record"`` mode that chunk is first run
+        again in halves, down to the one combo that kills a child, so that
+        only that combo is recorded as failed. The chunks queued behind it go
+        to the other children, and a new child replaces it. With ``helper``,
+        this process runs chunks from the end of the queue itself whenever no
+        answer is waiting (for a function that mostly waits, or a spare core).
         """
         from multiprocessing.connection import wait
 
@@ -196,6 +200,13 @@ class ForkedWorkers:
                 end.close()
         lost, queued = child.held[:1], child.held[1:]
         pending.extend(reversed(queued))
+        if lost and self._sweep[3] == "record" and lost[0][1] - lost[0][0] > 1:
+            # which combo killed it? Run the chunk again in halves: each death
+            # halves the suspects, until the one combo that kills is recorded
+            # alone (the others of the chunk are computed again)
+            start, stop = lost.pop()
+            middle = (start + stop) // 2
+            pending += [(middle, stop), (start, middle)]
         self.children.remove(child)
         if pending:
             self.children.append(self._fork())
