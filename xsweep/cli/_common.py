@@ -203,10 +203,13 @@ def open_crop(
     if not layout.sow_file.exists():
         reaped = [p for p in (layout.reaped_dataset, layout.reaped_raw) if p.exists()]
         if not reaped:
+            where = (
+                f"the crop at {layout.location} is not sown (no {layout.sow_file.name})"
+                if layout.location.is_dir()
+                else f"there is no crop at {layout.location} (no such directory)"
+            )
             raise CliError(
-                f"the crop at {layout.location} is not sown (no "
-                f"{layout.sow_file.name}): sow it first (crop.sow_combos(...)), "
-                "or check the path",
+                f"{where}: check the path, or sow it first (crop.sow_combos(...))",
                 code=EXIT_NOTHING,
             )
         if not reaped_ok:

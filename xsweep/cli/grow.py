@@ -267,10 +267,11 @@ def describe(report: Any, location: str) -> str:
         parts.append(f"held by other growers: {shown}")
     if report.resown:
         parts.append(
-            "the crop was sown again while growing: "
-            f"{report.superseded} batch(es) computed for the sowing it replaced, "
-            f"their results adopted by combo into {len(report.adopted)} of the "
-            "new sowing's (the rest computed again)"
+            "the crop was sown again while growing, and this grower went on "
+            f"with the new sowing: of the {report.superseded} batch(es) it had "
+            "grown for the sowing replaced, every result is kept by combo where "
+            "the new sowing has that combo (kept when it was sown, or adopted "
+            f"here into {len(report.adopted)} of its batches)"
         )
     if report.stopped:
         parts.append(f"stopped early: {report.stopped}")
