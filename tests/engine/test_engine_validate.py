@@ -105,3 +105,20 @@ def test_unpicklable_function_for_process_workers_says_how_to_fix():
 
     with pytest.raises(NotPicklableError, match="define the function at module level"):
         run(fn, {"x": range(10)}, num_workers=2, in_process_below=0)
+
+
+def test_messages_show_combo_values_as_plain_python():
+    # a new user's finding: {'i': np.int64(7), 'j': 0}
+    import numpy as np
+
+    from xsweep.engine import run
+    from xsweep.errors import ComboFailedError
+
+    def bad(i, j):
+        raise ValueError("no")
+
+    with pytest.raises(ComboFailedError) as info:
+        run(bad, {"i": np.arange(3, 9), "j": [0]})
+    assert "combo {'i': 3, 'j': 0}" in str(info.value)
+    recorded = run(bad, {"i": np.arange(3, 5), "j": [0]}, on_error="record")
+    assert recorded.failures[0].describe().startswith("combo {'i': 3, 'j': 0} raised")

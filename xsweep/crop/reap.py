@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.failures import shown
 from ..errors import (
     CropError,
     IncompleteCropError,
@@ -139,24 +140,24 @@ def incomplete_message(
     """Why a crop cannot be reaped whole, and what to do: in Python's words,
     or (``cli_crop``: the crop's directory) in the command line's."""
     if missing:
-        shown = ", ".join(map(str, missing[:10])) + (
+        listed = ", ".join(map(str, missing[:10])) + (
             " ..." if len(missing) > 10 else ""
         )
         text = f"{len(missing)} of {num_batches} batches have no result yet (batches "
         if cli_crop:
             return (
-                f"{text}{shown}): grow them (xsweep grow {cli_crop}), reap with "
+                f"{text}{listed}): grow them (xsweep grow {cli_crop}), reap with "
                 "--wait to wait for running growers, or with --allow-incomplete "
                 "for NaN there"
             )
         return (
-            f"{text}{shown}); grow them, reap(wait=True), or "
+            f"{text}{listed}); grow them, reap(wait=True), or "
             "reap(allow_incomplete=True) for NaN there."
         )
     f = failures[0]
     n = len(failures)
     text = (
-        f"{n} combo{'s' if n > 1 else ''} failed, e.g. {f.combo} raised "
+        f"{n} combo{'s' if n > 1 else ''} failed, e.g. {shown(f.combo)} raised "
         f"{f.exc_type}: {f.message.rstrip('.')}."
     )
     if labels_do_not_fit(failures):

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.failures import shown
 from ..errors import OutputMismatchError
 
 
@@ -199,7 +200,8 @@ def _rebuild(block: Any, combos: Any, shapes: dict | None) -> Any:
         index = block.start + offset
         combo = combos.combo(index)
         error = OutputMismatchError(
-            f"the result of combo {combo} cannot be labelled or stored: {problem}."
+            f"the result of combo {shown(combo)} cannot be labelled or stored: "
+            f"{problem}."
         )
         failures.append(make_failure(index, combo, error, now, now))
         results[offset] = FAILED

@@ -12,7 +12,7 @@ from ..combos import Cases, Grid, check_names_disjoint, parse_combos
 from ..errors import WorkerError
 from .block import Block
 from .chunks import guided_chunks, next_sequential_size
-from .failures import make_failure, raise_combo_failed
+from .failures import make_failure, raise_combo_failed, shown
 from .forked import ForkedWorkers, fork_usable
 from .outputs import OutputBuffer
 from .parallel import (
@@ -269,7 +269,7 @@ class _Sweep:
         """A task that failed as a whole: raise, or record all its combos."""
         start, stop = span
         which = (
-            f"combo {self.combos.combo(start)} (flat index {start})"
+            f"combo {shown(self.combos.combo(start))} (flat index {start})"
             if stop - start == 1
             else f"combos {start}..{stop - 1} (flat indices)"
         )

@@ -52,7 +52,16 @@ class Failure:
 
     def describe(self) -> str:
         """One line: the combo and what it raised."""
-        return f"combo {self.combo} raised {self.exc_type}: {self.message}"
+        return f"combo {shown(self.combo)} raised {self.exc_type}: {self.message}"
+
+
+def shown(combo: dict[str, Any]) -> dict[str, Any]:
+    """``combo`` for a message: numpy scalars as plain Python values, so that
+    it reads ``{'x': 7}``, not ``{'x': np.int64(7)}``."""
+    return {
+        k: v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v
+        for k, v in combo.items()
+    }
 
 
 def make_failure(
@@ -77,7 +86,7 @@ def combo_failed_message(
 ) -> str:
     """The message of :class:`ComboFailedError` for combo ``index``."""
     return (
-        f"the function raised {what} for combo {combo} (flat index {index} of "
+        f"the function raised {what} for combo {shown(combo)} (flat index {index} of "
         f"{size}). The original exception is chained above. Pass "
         "on_error='record' to keep going: failed combos become NaN and are "
         "listed as failures."
