@@ -217,3 +217,21 @@ def test_workers_draw_their_own_random_numbers_and_their_prints_arrive():
     # (two processes writing one pipe may interleave their lines' ends)
     printed = sorted(map(int, re.findall(r"combo (\d+) in", done.stdout)))
     assert printed == list(range(200))
+
+
+def test_a_function_that_does_not_pickle_runs_on_forked_workers():
+    out = script(
+        """
+        lock = threading.Lock()  # no pickler takes a lock: loky workers could not
+        def locked(x):
+            with lock:
+                return 2 * x, os.getppid()
+        buf = run(locked, {"x": range(50)}, var_names=["y", "parent"],
+                  num_workers=2, in_process_below=0)
+        print(json.dumps({"y": buf.arrays["y"].tolist(), "me": os.getpid(),
+                          "parents": sorted(set(buf.arrays["parent"].tolist())),
+                          "loky": loky_started()}))
+        """
+    )
+    assert out["y"] == [2 * x for x in range(50)]
+    assert out["parents"] == [out["me"]] and not out["loky"]

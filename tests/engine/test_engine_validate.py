@@ -96,13 +96,14 @@ def test_coordinate_length_mismatch():
         )
 
 
-def test_unpicklable_function_for_process_workers_says_how_to_fix():
+def test_unpicklable_function_for_process_workers_says_how_to_fix(monkeypatch):
     lock = threading.Lock()
 
     def fn(x):
         with lock:
             return x
 
+    monkeypatch.setenv("XSWEEP_FORK_WORKERS", "0")  # workers that unpickle it
     with pytest.raises(NotPicklableError, match="define the function at module level"):
         run(fn, {"x": range(10)}, num_workers=2, in_process_below=0)
 
