@@ -41,7 +41,9 @@ def sequential():
     return sweep()
 
 
-def test_loky_workers_equal_sequential(sequential):
+@pytest.mark.parametrize("fork", ["0", "1"], ids=["loky", "forked-if-safe"])
+def test_local_workers_equal_sequential(sequential, fork, monkeypatch):
+    monkeypatch.setenv("XSWEEP_FORK_WORKERS", fork)
     result = sweep(num_workers=2, in_process_below=0, chunksize=7)
     check_same(result, sequential)
     assert set(np.unique(result.arrays["pid"])) - {os.getpid()}
