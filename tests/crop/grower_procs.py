@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,10 @@ def temporaries(location: Path) -> list[Path]:
         for name in names
         if is_temporary(name)
     ]
+
+
+def runs(log: Path) -> Counter:
+    """How many times each combo ran, from a call log of ``"a b"`` lines (one
+    per call, as the tests' logging functions append them)."""
+    text = log.read_text() if log.exists() else ""
+    return Counter(tuple(map(int, line.split())) for line in text.splitlines())

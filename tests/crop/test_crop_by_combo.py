@@ -9,12 +9,11 @@ versions of the code.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from grower_procs import by_value
+from grower_procs import by_value, runs
 
 import xsweep
 from xsweep.crop import records
@@ -44,11 +43,6 @@ RESOWN = [
     {"x": [1, 3], "y": [5, 7, 9]},  # one removed, one added
     {"y": [5, 7], "x": [2, 4, 1]},  # dimensions swapped, a value added
 ]
-
-
-def runs(log: Path) -> Counter:
-    text = log.read_text() if log.exists() else ""
-    return Counter(tuple(map(int, line.split())) for line in text.splitlines())
 
 
 def combos_of(grid: dict) -> set:

@@ -5,12 +5,11 @@ batching or the function change."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from grower_procs import by_value
+from grower_procs import by_value, runs
 
 import xsweep
 from xsweep.errors import CropError, FunctionMismatchError
@@ -34,12 +33,6 @@ COMBOS = {"x": [0, 1, 2, 3, 4], "y": [5, 6, 7]}
 
 def expected(combos, scale: int = 10) -> list:
     return [[scale * x + y for y in combos["y"]] for x in combos["x"]]
-
-
-def runs(log: Path) -> Counter:
-    """How many times each combo ran."""
-    text = log.read_text() if log.exists() else ""
-    return Counter(tuple(map(int, line.split())) for line in text.splitlines())
 
 
 def make(tmp_path: Path, source: str = SOURCE, **settings) -> xsweep.Crop:

@@ -7,12 +7,11 @@ combos thrown away and 12 orphaned result files)."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from grower_procs import PY, by_value, finish, wait_for
+from grower_procs import PY, by_value, finish, runs, wait_for
 
 import xsweep
 
@@ -30,11 +29,6 @@ def slow(a, b, log):
         os.close(fd)
     return 10 * a + b
 """
-
-
-def runs(log: Path) -> Counter:
-    text = log.read_text() if log.exists() else ""
-    return Counter(tuple(map(int, line.split())) for line in text.splitlines())
 
 
 def start(crop: xsweep.Crop, *args: str):

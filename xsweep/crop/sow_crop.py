@@ -111,25 +111,11 @@ def _same_sowing(old: SowRecord | None, new: SowRecord, kind: str) -> bool:
     )
 
 
-def _failed_answer(layout: CropLayout, record: SowRecord) -> bool:
-    """Whether a failed result in the crop has the key of a batch of
-    ``record`` (it would be taken as that batch's result)."""
-    from .store import ResultStore
-
-    _, failed = ResultStore(layout).snapshot()
-    return any((k, fp) in failed for k, fp in enumerate(record.fingerprints, 1))
-
-
-def _any_failed(layout: CropLayout, old: SowRecord | None) -> bool:
-    """Whether a batch of ``old`` recorded a failed combo: sowing the same
-    combos again then batches them anew, keeping every result but the failed
-    ones, which are computed again (as the summary's "to compute" says)."""
-    from .store import ResultStore
-
-    if old is None:
-        return False
-    _, failed = ResultStore(layout).snapshot()
-    return any(failed.get((k, fp)) for k, fp in enumerate(old.fingerprints, 1))
+def _any_failed(failed: dict, fingerprints: Any) -> bool:
+    """Whether a result in the crop (``failed``: its failed-combo counts, as
+    :meth:`~xsweep.crop.store.ResultStore.snapshot` gives them) recorded a
+    failed combo under the key of one of these batches."""
+    return any((k, fp) in failed for k, fp in enumerate(fingerprints, 1))
 
 
 def _same_values(a: Any, b: Any) -> bool:
@@ -237,7 +223,13 @@ def sow(
         previous, record.fn_fingerprint, record.fn_name, keep_old
     )
     already = 0  # results of batches sown the same way again
-    if _same_sowing(previous, record, kind) and not _any_failed(layout, previous):
+    present, failed = ResultStore(layout).snapshot()
+    # a batch with a failed combo is batched anew, the failed combos computed
+    # again (as the summary's "to compute" says), every other result kept
+    if _same_sowing(previous, record, kind) and not _any_failed(
+        failed,
+        previous.fingerprints,  # type: ignore[union-attr]
+    ):
         assert previous is not None
         for name in ("bounds", "order", "fingerprints", "kept", "num_kept"):
             setattr(record, name, getattr(previous, name))
@@ -245,7 +237,6 @@ def sow(
         record.code_history = list(previous.code_history) or record.code_history
         kept = carry.Carried()
         dropped = 0
-        present, failed = ResultStore(layout).snapshot()
         for k, fp in enumerate(record.fingerprints, 1):
             if (k, fp) in present:
                 size = int(record.bounds[k] - record.bounds[k - 1])
@@ -270,7 +261,7 @@ def sow(
         todo = np.flatnonzero(~kept.mask) if kept.count else None
         if kept.count:
             record = _with_todo(record, combos, kind, constants, resources, fn, todo)
-        if _failed_answer(layout, record):
+        if _any_failed(failed, record.fingerprints):
             # a failed batch of the same combos would answer a new batch
             record = _with_todo(
                 record, combos, kind, constants, resources, fn, todo, fresh=True

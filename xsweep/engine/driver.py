@@ -312,12 +312,7 @@ class _Sweep:
         chunks = guided_chunks(
             self.position, self.combos.size, workers, self.per_combo(), chunksize
         )
-        helper = None
-        if help_start:
-
-            def helper(start: int, stop: int) -> tuple:
-                return run_range(self.fn, self.combos, start, stop, self.extra, mode)
-
+        helper = self._runner(mode) if help_start else None
         try:
             tasks = dispatch.run(chunks, 2 * workers, helper, keep_helping)
             for block, exc, span in tasks:
@@ -329,6 +324,14 @@ class _Sweep:
             if help_start and not dispatch.answered:
                 note_pool_answered(executor, hello=dispatch.hello)
         self.position = self.combos.size
+
+    def _runner(self, mode: str) -> Callable[[int, int], tuple]:
+        """Run a chunk ``(start, stop)`` in this process, as a worker would."""
+
+        def run_here(start: int, stop: int) -> tuple:
+            return run_range(self.fn, self.combos, start, stop, self.extra, mode)
+
+        return run_here
 
     def _take(
         self, block: Any, exc: Any, span: tuple[int, int], mode: str, cancel: Callable
@@ -360,12 +363,7 @@ class _Sweep:
         )
         env = thread_env(num_threads, workers)
         pool = ForkedWorkers(workers, self.fn, self.combos, self.extra, mode, env)
-        helper = None
-        if keep_helping:
-
-            def helper(start: int, stop: int) -> tuple:
-                return run_range(self.fn, self.combos, start, stop, self.extra, mode)
-
+        helper = self._runner(mode) if keep_helping else None
         finished = False
         try:
             with stopping_workers(pool.stop):

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from .parallel import dump_exception, load_exception
 from .sequential import run_range
 
 #: chunks a child holds at once: one computing, one queued behind it
@@ -182,8 +183,6 @@ class ForkedWorkers:
                     continue
                 span = child.held.pop(0)
                 if block is None:  # its results could not be sent back
-                    from .parallel import load_exception
-
                     yield None, load_exception(exc), span
                 else:
                     yield block, exc, span
@@ -307,8 +306,6 @@ def _answer(block: Any, exc: BaseException | None) -> bytes:
     as None: the block records its failures anyway); a block that does not
     pickle goes as ``(None, why)``, and the parent records its combos as
     failed with that reason."""
-    from .parallel import dump_exception
-
     try:
         return pickle.dumps((block, dump_exception(exc)), pickle.HIGHEST_PROTOCOL)
     except Exception as e:
